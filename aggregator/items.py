@@ -59,6 +59,7 @@ class EventItem:
     recurrence_id: str | None = None       # ISO date of the original occurrence
     language: str | None = None
     # filled by the pipelines
+    key: str | None = None                 # identity inside its source (DedupPipeline)
     id: str | None = None
     start_utc: datetime | None = None
     end_utc: datetime | None = None
@@ -90,3 +91,5 @@ class SourceDone:
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
+    content_hash: str | None = None
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,133 @@
+"""Kinds, goals and industries for an event, from its own words and its source's hints."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from aggregator import constants as C
+from aggregator.config_types import Industry
+
+# kind_text values (schema.org types, feed categories, API categories) -> kind
+_KIND_TEXT = [
+    (r"career|job|recruit|hiring|employ", C.CAREER_FAIR),
+    (r"hackathon|hack ?day|datathon|game ?jam", C.HACKATHON),
+    (r"call for (speakers|papers|proposals)|cfp|cfs", C.CALL_FOR_SPEAKERS),
+    (r"award|prize|premio|preis", C.AWARD),
+    (r"volunteer|voluntari", C.VOLUNTEER),
+    (r"mentor", C.MENTORSHIP),
+    (r"webinar|online ?talk|livestream|webcast", C.WEBINAR),
+    (r"workshop|training|course|class|bootcamp|taller|masterclass|tutorial|educationevent", C.WORKSHOP),
+    (r"conference|summit|congress|symposium|convention|expo|forum|congreso|conferencia|konferenz|"
+     r"conferenceevent|festival|trade ?show", C.CONFERENCE),
+    (r"meetup|meet-up|user group|usergroup|encuentro|stammtisch", C.MEETUP),
+    (r"network|mixer|socialevent|social|happy hour|breakfast|drinks|businessevent", C.NETWORKING),
+]
+_KIND_TEXT_RE = [(re.compile(p, re.I), k) for p, k in _KIND_TEXT]
+
+# words in a title (checked first) or description -> kind
+_KIND_WORDS = [
+    (r"\bcall for (speakers|papers|proposals|talks)\b|\bcfp\b|\bspeak at\b|\bsubmit (a|your) talk\b",
+     C.CALL_FOR_SPEAKERS),
+    (r"\b(career|job|jobs|hiring|recruit\w*|employer)s? (fair|expo|day|night|event)\b|\bjob fair\b|"
+     r"\bferia de empleo\b|\bbanenmarkt\b|\bjobmesse\b|\bcareer fair\b", C.CAREER_FAIR),
+    (r"\bhack(athon|day| day| night)\b|\bdatathon\b|\bgame jam\b|\bbuildathon\b", C.HACKATHON),
+    (r"\bawards?\b|\bnominations?\b|\bprize\b|\bpremios?\b|\bpreis\b", C.AWARD),
+    (r"\bvolunteer\w*\b|\bvoluntari\w*\b", C.VOLUNTEER),
+    (r"\bmentor\w*\b|\bmentoría\b|\bcoaching circle\b|\boffice hours\b", C.MENTORSHIP),
+    (r"\bwebinar\b|\bwebcast\b|\bonline talk\b|\bseminario web\b", C.WEBINAR),
+    (r"\bworkshop\b|\bhands-on\b|\btraining\b|\bbootcamp\b|\bmasterclass\b|\btutorial\b|\bclinic\b|"
+     r"\btaller\b|\bcursus\b|\bkurs\b|\blab\b|\bcourse\b", C.WORKSHOP),
+    (r"\bconf(erence)?\b|\bsummit\b|\bcongress\b|\bsymposium\b|\bcon \d{4}\b|\bexpo\b|\bforum\b|"
+     r"\bcongreso\b|\bconferencia\b|\bkonferenz\b|\bcongres\b|\bconvention\b|\bfestival\b|"
+     r"\bjornadas?\b|\bweek\b|\bdays?\s+\d{4}\b|\bpycon\b|\w+conf\b", C.CONFERENCE),
+    (r"\bmeetup\b|\bmeet-up\b|\buser group\b|\bencuentro\b|\bstammtisch\b|\bmeet ?&? ?greet\b|"
+     r"\bbijeenkomst\b|\btreffen\b|\bmonthly\b|\bnight\b|\blightning talks\b|\bbook club\b|"
+     r"\bcircle\b|\bcommunity call\b", C.MEETUP),
+    (r"\bnetworking\b|\bmixer\b|\bhappy hour\b|\bbreakfast\b|\bdrinks\b|\bsocial\b|\bmeet the\b|"
+     r"\blunch\b|\breception\b|\bopen day\b|\bopen house\b|\bevening\b|\bafterwork\b|\bborrel\b",
+     C.NETWORKING),
+]
+_KIND_WORDS_RE = [(re.compile(p, re.I), k) for p, k in _KIND_WORDS]
+
+GOALS_BY_KIND: Mapping[str, tuple[str, ...]] = {
+    C.CONFERENCE: (C.OPPORTUNITIES,),
+    C.MEETUP: (C.SUPPORT, C.OPPORTUNITIES),
+    C.WORKSHOP: (C.SUPPORT,),
+    C.WEBINAR: (C.SUPPORT,),
+    C.HACKATHON: (C.OPPORTUNITIES,),
+    C.CAREER_FAIR: (C.OPPORTUNITIES,),
+    C.NETWORKING: (C.SUPPORT, C.OPPORTUNITIES),
+    C.MENTORSHIP: (C.SUPPORT,),
+    C.CALL_FOR_SPEAKERS: (C.VISIBILITY,),
+    C.AWARD: (C.VISIBILITY,),
+    C.VOLUNTEER: (C.SUPPORT, C.VISIBILITY),
+    C.OTHER: (C.OPPORTUNITIES,),
+}
+
+
+def kinds_for(title: str, description: str | None, kind_text: str | None,
+              known: Iterable[str] = (), has_cfp: bool = False) -> list[str]:
+    kinds = [k for k in known if k in C.KINDS]
+    if kind_text:
+        for rx, kind in _KIND_TEXT_RE:
+            if rx.search(kind_text):
+                kinds.append(kind)
+                break
+    if not kinds:
+        for text in (title, (description or "")[:600]):
+            for rx, kind in _KIND_WORDS_RE:
+                if rx.search(text):
+                    kinds.append(kind)
+                    break
+            if kinds:
+                break
+    if has_cfp and C.CALL_FOR_SPEAKERS not in kinds and C.AWARD not in kinds:
+        kinds.append(C.CALL_FOR_SPEAKERS)
+    if not kinds:
+        kinds.append(C.OTHER)
+    return list(dict.fromkeys(kinds))
+
+
+def goals_for(kinds: Iterable[str]) -> list[str]:
+    goals: list[str] = []
+    for kind in kinds:
+        goals.extend(GOALS_BY_KIND.get(kind, ()))
+    return [g for g in C.GOALS if g in goals]
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=8)
+def _industry_patterns(key: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for slug, words in key:
+        alts = sorted({re.escape(_fold(w)) for w in words if w.strip()}, key=len, reverse=True)
+        if alts:
+            out.append((slug, re.compile(r"(?<![\w-])(" + "|".join(alts) + r")(?![\w-])")))
+    return out
+
+
+def industries_for(title: str, description: str | None, tags: Iterable[str],
+                   taxonomy: Mapping[str, Industry], hints: Iterable[str] = ()) -> list[str]:
+    """Industries whose keywords the title or tags name (two hits in the description also count),
+    plus the source's hints and every parent of what was found."""
+    key = tuple(sorted((s, tuple(i.keywords + i.synonyms + [i.label])) for s, i in taxonomy.items()))
+    head = _fold(" ".join([title, *tags]))
+    body = _fold((description or "")[:3000])
+    found = [h for h in hints if h in taxonomy]
+    for slug, rx in _industry_patterns(key):
+        if rx.search(head) or len(rx.findall(body)) >= 2:
+            found.append(slug)
+    result = list(dict.fromkeys(found))
+    for slug in list(result):
+        parent = taxonomy[slug].parent
+        while parent and parent in taxonomy and parent not in result:
+            result.append(parent)
+            parent = taxonomy[parent].parent
+    return result

@@ -1,0 +1,90 @@
+"""Running one crawl of the configured sources (one crawl per process: Scrapy's reactor
+cannot be restarted) and summarising it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aggregator.items import SourceDone
+
+
+@dataclass
+class CollectSummary:
+    sources_ok: int = 0
+    sources_failed: int = 0
+    not_modified: int = 0
+    events_new: int = 0
+    events_updated: int = 0
+    events_cancelled: int = 0
+    events_stored: int = 0
+    documents_parsed: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def line(self) -> str:
+        return (f"sources: {self.sources_ok} ok, {self.sources_failed} failed"
+                f" ({self.not_modified} unchanged); events: {self.events_new} new,"
+                f" {self.events_updated} updated, {self.events_cancelled} cancelled")
+
+
+def crawl_settings(config_dir: str | None, db_url: str, now: datetime | None,
+                   sources: list[str], queue: str | None = None, log_level: str = "ERROR") -> dict[str, Any]:
+    from scrapy.utils.project import get_project_settings  # noqa: F401  (keeps scrapy.cfg working)
+
+    import aggregator.settings as defaults
+
+    values = {k: getattr(defaults, k) for k in dir(defaults) if k.isupper()}
+    values.update({
+        "EVENTSCOUT_CONFIG_DIR": str(config_dir) if config_dir else None,
+        "EVENTSCOUT_NOW": now.isoformat() if now else None,
+        "EVENTSCOUT_DB": db_url,
+        "EVENTSCOUT_SOURCES": list(sources),
+        "LOG_LEVEL": log_level,
+        "LOG_ENABLED": log_level != "NONE",
+        "LOG_INSTALL_ROOT_HANDLER": False,
+    })
+    if queue:
+        values.update({
+            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+            "SCHEDULER_PERSIST": True,
+            "REDIS_URL": queue,
+        })
+    return values
+
+
+def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sources: list[str],
+                *, queue: str | None = None, on_source: Callable[[SourceDone], None] | None = None,
+                log_level: str = "ERROR") -> CollectSummary:
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from spiders.sources import SourceSpider
+
+    settings = Settings()
+    settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level), priority="project")
+    process = CrawlerProcess(settings)
+    if log_level == "NONE":
+        logging.getLogger("scrapy").setLevel(logging.CRITICAL)
+    crawler = process.create_crawler(SourceSpider)
+    crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return CollectSummary(
+        sources_ok=stats.get("eventscout/sources_ok", 0),
+        sources_failed=stats.get("eventscout/sources_failed", 0),
+        not_modified=stats.get("eventscout/sources_not_modified", 0),
+        events_new=stats.get("eventscout/events_new", 0),
+        events_updated=stats.get("eventscout/events_updated", 0),
+        events_cancelled=stats.get("eventscout/events_cancelled", 0),
+        events_stored=stats.get("eventscout/events_stored", 0),
+        documents_parsed=stats.get("eventscout/documents_parsed", 0),
+        failed=dict(stats.get("eventscout/failed") or {}),
+        stats={k: v for k, v in stats.items() if isinstance(v, int | float | str)},
+    )

@@ -1,0 +1,139 @@
+"""Engine and sessions; migrations run automatically on first use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_S = 30
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+def default_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir("eventscout"))
+    return f"sqlite:///{data_dir / 'eventscout.db'}"
+
+
+def resolve_url(explicit: str | None, configured: str | None) -> str:
+    """`--db` beats EVENTSCOUT_DB beats database.url beats the default."""
+    return explicit or os.environ.get("EVENTSCOUT_DB") or configured or default_url()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
+    kwargs: dict = {}
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:" and not db.startswith("file:"):
+            path = Path(db).expanduser()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot create the database folder {path.parent}: {exc.strerror}"
+                ) from None
+            if path.exists() and not os.access(path, os.W_OK):
+                raise DatabaseError(f"the database {path} is not writable")
+            if not os.access(path.parent, os.W_OK):
+                raise DatabaseError(f"the database folder {path.parent} is not writable")
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
+    elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Apply every pending migration; returns (before, after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    command.upgrade(_alembic_config(engine), "head")
+    return before, head_revision()
+
+
+def open_database(url: str, *, migrate: bool = True) -> Engine:
+    """An engine for URL, migrated to the newest schema; DatabaseError when unusable."""
+    engine = make_engine(url)
+    try:
+        if migrate and current_revision(engine) != head_revision():
+            upgrade(engine)
+        else:
+            inspect(engine)  # touches the connection
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot open the database {_safe(url)}: {_first_line(exc)}") from None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database error on {_safe(url)}: {_first_line(exc)}") from None
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

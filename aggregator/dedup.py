@@ -1,0 +1,91 @@
+"""When two records are one real-world event.
+
+- Within a source: the same iCal UID (per occurrence) or the same canonical URL.
+- Across sources: the same UID or canonical URL (per occurrence), or a near-identical title at
+  the same start (within an hour; all-day listings match by date) in the same city or both online.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from aggregator.items import EventItem
+from aggregator.normalize import slugify
+
+WINDOW = timedelta(hours=1)
+_STOP = re.compile(
+    r"\b(the|a|an|and|of|for|in|on|at|to|with|de|la|el|los|las|y|en|der|die|das|und|het|een|"
+    r"van|\d{4}|edition|annual|conference|summit|meetup|workshop|webinar|event|online|virtual)\b")
+
+
+def fold_title(title: str) -> str:
+    text = unicodedata.normalize("NFKD", title.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^\w\s]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def core_title(title: str) -> str:
+    return re.sub(r"\s+", " ", _STOP.sub(" ", fold_title(title))).strip()
+
+
+def source_key(item: EventItem) -> str:
+    """Identity of an item inside its source (stable while the event moves)."""
+    occurrence = item.recurrence_id or ""
+    if item.uid:
+        uid = item.uid if not occurrence or occurrence in item.uid else f"{item.uid}/{occurrence}"
+        return f"uid:{uid}"
+    if item.url:
+        return f"url:{item.url}#{occurrence}" if occurrence else f"url:{item.url}"
+    return f"title:{slugify(item.title)}"
+
+
+def title_similarity(a: str, b: str) -> float:
+    fa, fb = fold_title(a), fold_title(b)
+    if not fa or not fb:
+        return 0.0
+    ca, cb = core_title(a) or fa, core_title(b) or fb
+    return max(fuzz.token_set_ratio(fa, fb), fuzz.token_sort_ratio(ca, cb), fuzz.ratio(
+        ca.replace(" ", ""), cb.replace(" ", "")))
+
+
+def same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.get("online") and b.get("online"):
+        return True
+    ca, cb = (a.get("city") or "").lower(), (b.get("city") or "").lower()
+    if ca and cb:
+        return ca == cb or ca in cb or cb in ca
+    # one side does not say where: let the country decide when both give it
+    na, nb = a.get("country"), b.get("country")
+    return bool(na and nb and na == nb)
+
+
+def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """a and b: dicts with title, start_utc, end_utc, all_day, city, country, online."""
+    sa, sb = a["start_utc"], b["start_utc"]
+    if a.get("all_day") or b.get("all_day"):
+        # a date-only listing matches a timed record on any of its days
+        a0, a1 = sa, a.get("end_utc") or sa + timedelta(days=1)
+        b0, b1 = sb, b.get("end_utc") or sb + timedelta(days=1)
+        pad = timedelta(hours=14)   # local midnights differ from UTC by up to 14 h
+        if not (a0 - pad < b1 and b0 - pad < a1):
+            return False
+        if abs(sa - sb) > timedelta(days=1, hours=14):
+            return False
+        delta_exact = False
+    else:
+        if abs(sa - sb) > WINDOW:
+            return False
+        delta_exact = sa == sb
+    if not same_place(a, b):
+        return False
+    sim = title_similarity(a["title"], b["title"])
+    if sim >= 88:
+        return True
+    # the same minute in the same place with clearly related titles
+    return delta_exact and sim >= 70

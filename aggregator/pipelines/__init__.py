@@ -1,0 +1,1 @@
+"""Item pipelines, one class a module: normalize -> classify -> dedup -> store."""

@@ -1,0 +1,51 @@
+"""Scrapy settings for eventscout (scrapy.cfg points here).
+
+Custom settings start with EVENTSCOUT_: the configuration directory, the pretend clock, the
+database URL. The crawl values of eventscout.toml ([crawl]) are applied by the spider.
+"""
+
+BOT_NAME = "eventscout"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "eventscout/0.1 (+https://github.com/eventscout/eventscout)"
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# this machine's own addresses and file:// need no politeness delay
+DOWNLOAD_SLOTS = {
+    "127.0.0.1": {"delay": 0, "concurrency": 32},
+    "localhost": {"delay": 0, "concurrency": 32},
+    "::1": {"delay": 0, "concurrency": 32},
+    "": {"delay": 0, "concurrency": 32},
+}
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 10
+DNS_TIMEOUT = 15
+
+ITEM_PIPELINES = {
+    "aggregator.pipelines.normalize.NormalizePipeline": 100,
+    "aggregator.pipelines.classify.ClassifyPipeline": 200,
+    "aggregator.pipelines.dedup.DedupPipeline": 300,
+    "aggregator.pipelines.store.StorePipeline": 400,
+}
+
+EVENTSCOUT_CONFIG_DIR = None
+EVENTSCOUT_NOW = None
+EVENTSCOUT_DB = None
+EVENTSCOUT_SOURCES = []

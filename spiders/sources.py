@@ -1,0 +1,263 @@
+"""The spiders: `collect` crawls every enabled source; `feed`, `ical`, `page`, `html`, `json`
+and `csv` crawl the sources of their type (`scrapy crawl ical -a source=NAME`).
+
+Each spider fetches a source's URL (conditionally, with the ETag / Last-Modified of the last
+run), hands the bytes to the parser of the source's type, follows the links the parser returns
+and, after the source's last response, yields a SourceDone so the store commits that source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from sqlalchemy import select
+from twisted.python.failure import Failure
+
+from aggregator import constants as C
+from aggregator import context
+from aggregator.config_types import SourceConfig
+from aggregator.items import SourceDone
+from spiders.base import ParseContext, SourceError
+from spiders.errors import describe_failure
+
+logger = logging.getLogger(__name__)
+
+
+def parser_for(source_type: str):  # type: ignore[no-untyped-def]
+    """The parse function of a source type (imported lazily: each pulls in its own libraries)."""
+    import importlib
+
+    module = {C.FEED: "spiders.feed", C.ICAL: "spiders.ical", C.PAGE: "spiders.page",
+              C.HTML: "spiders.html", C.JSON: "spiders.jsondata", C.CSV: "spiders.csvdata"}[source_type]
+    return importlib.import_module(module).parse
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class _Progress:
+    """Bookkeeping for one source during one crawl."""
+
+    pending: int = 0
+    items: int = 0
+    error: str | None = None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class SourceSpider(scrapy.Spider):
+    name = "collect"
+    source_type: str | None = None   # None: every type
+
+    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.only = [s for s in (source or "").split(",") if s]
+        self.progress: dict[str, _Progress] = {}
+
+    @classmethod
+    def update_settings(cls, settings):  # type: ignore[no-untyped-def]
+        super().update_settings(settings)
+        run = context.from_settings(settings)
+        crawl = run.config.settings
+        prio = "spider"
+        settings.set("USER_AGENT", crawl.user_agent, priority=prio)
+        settings.set("CONCURRENT_REQUESTS", crawl.concurrency, priority=prio)
+        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", max(1, min(4, crawl.concurrency)), priority=prio)
+        settings.set("ROBOTSTXT_OBEY", crawl.obey_robots, priority=prio)
+        settings.set("DOWNLOAD_TIMEOUT", crawl.timeout, priority=prio)
+        settings.set("DOWNLOAD_MAXSIZE", int(crawl.max_body_mb * 1024 * 1024), priority=prio)
+
+    # ------------------------------------------------------------------ sources
+    def selected_sources(self) -> list[SourceConfig]:
+        run = context.from_settings(self.settings)
+        names = self.only or list(self.settings.getlist("EVENTSCOUT_SOURCES"))
+        chosen = []
+        for src in run.config.sources:
+            if self.source_type and src.type != self.source_type:
+                continue
+            if names and src.name not in names:
+                continue
+            if not names and not src.enabled:
+                continue
+            chosen.append(src)
+        return chosen
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.start_requests_list():
+            yield request
+
+    def start_requests_list(self) -> list[scrapy.Request]:
+        from aggregator.models import Source
+
+        run = context.from_settings(self.settings)
+        sources = self.selected_sources()
+        with run.engine.connect() as conn:
+            rows = {r.name: r for r in conn.execute(select(Source.name, Source.etag, Source.last_modified,
+                                                           Source.content_hash))}
+        requests = []
+        for src in sources:
+            headers = {}
+            prev = rows.get(src.name)
+            state = _Progress(pending=1)
+            if prev is not None:
+                state.content_hash = prev.content_hash
+                if prev.etag:
+                    headers["If-None-Match"] = prev.etag
+                if prev.last_modified:
+                    headers["If-Modified-Since"] = prev.last_modified
+            self.progress[src.name] = state
+            requests.append(self.make_request(src, src.url, followed=False, headers=headers))
+        return requests
+
+    def make_request(self, src: SourceConfig, url: str, *, followed: bool,
+                     headers: dict[str, str] | None = None) -> scrapy.Request:
+        meta: dict[str, Any] = {"source": src.name, "followed": followed,
+                                "handle_httpstatus_list": [304]}
+        if is_local(url):
+            meta["autothrottle_dont_adjust_delay"] = True
+        return scrapy.Request(url, callback=self.parse_source, errback=self.on_error, meta=meta,
+                              headers=headers or {}, dont_filter=not followed)
+
+    # ------------------------------------------------------------------ parsing
+    def parse_source(self, response: Response) -> Iterator[Any]:
+        name = response.meta["source"]
+        run = context.from_settings(self.settings)
+        src = run.config.source(name)
+        state = self.progress.setdefault(name, _Progress(pending=1))
+        followed = bool(response.meta.get("followed"))
+        assert src is not None
+        out: list[Any] = []
+        if response.status == 304:
+            state.not_modified = True
+            self.crawler.stats.inc_value("eventscout/responses_not_modified")
+        else:
+            body = response.body
+            digest = hashlib.sha256(body).hexdigest()
+            if not followed:
+                state.etag = _header(response, "ETag")
+                state.last_modified = _header(response, "Last-Modified")
+                if state.content_hash == digest:
+                    state.not_modified = True
+                    self.crawler.stats.inc_value("eventscout/bodies_unchanged")
+                state.content_hash = digest
+            if not state.not_modified:
+                out = self._parse(src, response, followed, state)
+        yield from out
+        state.pending -= 1
+        if state.pending == 0:
+            yield self._done(src.name, state)
+
+    def _parse(self, src: SourceConfig, response: Response, followed: bool, state: _Progress) -> list[Any]:
+        run = context.from_settings(self.settings)
+        ctx = ParseContext(
+            now=run.now, horizon_days=run.config.settings.horizon_days,
+            headers={k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v},
+            followed=followed, max_items=run.config.settings.max_items_per_source)
+        stats = self.crawler.stats
+        stats.inc_value("eventscout/documents_parsed")
+        try:
+            result = parser_for(src.type)(response.body, response.url, src, ctx)
+        except SourceError as exc:
+            reason = str(exc) or "unreadable"
+            if followed:
+                state.warnings.append(f"{response.url}: {reason}")
+            else:
+                state.error = reason
+            return []
+        out: list[Any] = []
+        cap = ctx.max_items - state.items
+        events = result.events[:max(cap, 0)]
+        if len(result.events) > len(events):
+            state.warnings.append(f"more than {ctx.max_items} events: the rest were left out")
+        for ev in events:
+            ev.source = src.name
+        for g in result.groups:
+            g.source = src.name
+        state.items += len(events)
+        stats.inc_value("eventscout/items_parsed", len(events))
+        state.warnings.extend(result.warnings)
+        out.extend(events)
+        out.extend(result.groups)
+        for url in result.follow:
+            if not followed or src.type == C.HTML:
+                state.pending += 1
+                out.append(self.make_request(src, url, followed=True))
+        return out
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        name = request.meta["source"]
+        state = self.progress.setdefault(name, _Progress(pending=1))
+        reason = describe_failure(failure)
+        if request.meta.get("followed"):
+            state.warnings.append(f"{request.url}: {reason}")
+        else:
+            state.error = reason
+        state.pending -= 1
+        if state.pending == 0:
+            yield self._done(name, state)
+
+    def _done(self, name: str, state: _Progress) -> SourceDone:
+        ok = state.error is None
+        return SourceDone(source=name, ok=ok, error=state.error, items=state.items,
+                          not_modified=state.not_modified and ok, etag=state.etag,
+                          last_modified=state.last_modified,
+                          content_hash=state.content_hash if ok else None,
+                          warnings=state.warnings)
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+class FeedSpider(SourceSpider):
+    name = C.FEED
+    source_type = C.FEED
+
+
+class ICalSpider(SourceSpider):
+    name = C.ICAL
+    source_type = C.ICAL
+
+
+class PageSpider(SourceSpider):
+    name = C.PAGE
+    source_type = C.PAGE
+
+
+class HtmlSpider(SourceSpider):
+    name = C.HTML
+    source_type = C.HTML
+
+
+class JsonSpider(SourceSpider):
+    name = C.JSON
+    source_type = C.JSON
+
+
+class CsvSpider(SourceSpider):
+    name = C.CSV
+    source_type = C.CSV

@@ -1,0 +1,78 @@
+"""Serve a folder over HTTP on a random loopback port in a child process (for end-to-end tests).
+
+`{BASE}` placeholders in the files are replaced, as bytes, by the server's origin.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SERVER = r'''
+import functools, http.server, socketserver, sys
+root, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        with open(log, "a") as f:
+            f.write("%s %s\n" % (self.command, self.path))
+    def log_request(self, code="-", size="-"):
+        with open(log, "a") as f:
+            f.write("%s %s %s\n" % (self.command, self.path, code))
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+Server(("127.0.0.1", port), functools.partial(Handler, directory=root)).serve_forever()
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def materialise(src: Path, dst: Path, origin: str) -> Path:
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    for f in dst.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            if b"{BASE}" in data:
+                f.write_bytes(data.replace(b"{BASE}", origin.encode()))
+    return dst
+
+
+class SiteServer:
+    def __init__(self, root: Path, port: int | None = None, log: Path | None = None) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.log = log or root.parent / f"access-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SiteServer:
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, str(self.root), str(self.port),
+                                      str(self.log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the test web server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def requests(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
