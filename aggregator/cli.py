@@ -239,27 +239,15 @@ def build_filters(app: App, kw: dict[str, Any], *, tz: str = "UTC", default_from
 def init(app: App, directory: Path | None, force: bool) -> None:
     """Write a starter configuration (sources, profiles, industries, settings) to DIRECTORY
     (default: the user config dir)."""
-    from importlib import resources
-
-    from aggregator.config import user_config_dir
+    from aggregator.config import user_config_dir, write_starter
 
     target = directory or user_config_dir()
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        written = write_starter(target, force=force)
+    except FileExistsError as exc:
+        raise Abort(f"not overwriting {exc} (--force overwrites)") from None
     except OSError as exc:
-        raise Abort(f"cannot create {target}: {exc.strerror}") from None
-    starter = resources.files("aggregator") / "data" / "starter"
-    written = []
-    for name in ("eventscout.toml", "sources.toml", "profiles.toml", "industries.toml"):
-        dest = target / name
-        if dest.exists() and not force:
-            app.say(f"kept {dest} (exists; --force overwrites)")
-            continue
-        try:
-            dest.write_text((starter / name).read_text(encoding="utf-8"), encoding="utf-8")
-        except OSError as exc:
-            raise Abort(f"cannot write {dest}: {exc.strerror}") from None
-        written.append(dest)
+        raise Abort(f"cannot write the configuration to {target}: {exc.strerror or exc}") from None
     for dest in written:
         app.say(f"wrote {dest}")
     app.say(f"next: edit {target / 'sources.toml'} and {target / 'profiles.toml'}, then "
@@ -443,16 +431,26 @@ def do_collect(app: App, names: list[str], queue: str | None = None) -> Any:
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Only this source; repeatable.")
 @click.option("--queue", metavar="REDIS_URL",
               help="Share one request queue with other workers (scrapy-redis), e.g. redis://HOST:6379/0.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the summary with the crawl's counters (eventscout/* stats).")
 @pass_app
-def collect(app: App, names: tuple[str, ...], queue: str | None) -> None:
+def collect(app: App, names: tuple[str, ...], queue: str | None, fmt: str) -> None:
     """Crawl the enabled sources (or --source ones), store their events, print a summary.
 
     Exit 0 when every source was read, 3 when some failed (the rest were stored)."""
     summary = do_collect(app, list(names), queue)
-    for name, reason in sorted(summary.failed.items()):
-        if not app.quiet:
-            click.echo(f"failed: {name}: {reason}", err=True)
-    app.say(summary.line)
+    if fmt == "json":
+        import dataclasses
+        import json
+
+        data = dataclasses.asdict(summary)
+        data["stats"] = {k: v for k, v in summary.stats.items() if k.startswith(("eventscout/", "downloader/response_status"))}
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        for name, reason in sorted(summary.failed.items()):
+            if not app.quiet:
+                click.echo(f"failed: {name}: {reason}", err=True)
+        app.say(summary.line)
     if summary.sources_failed:
         raise SystemExit(C.EXIT_PARTIAL)
 

@@ -220,9 +220,7 @@ def group_dict(group: Group, session: Session, now: datetime) -> dict[str, Any]:
     ninety = timedelta(days=90)
     names = {group.name}
     rows = session.execute(select(Event.start_utc).where(
-        or_(Event.group_name.in_(names), Event.id.in_(
-            select(EventSource.event_id).where(EventSource.source.in_(group.sources or [])))),
-        Event.status != C.CANCELLED)).all()
+        Event.group_name.in_(names), Event.status != C.CANCELLED)).all()
     starts = [r[0] for r in rows if r[0] is not None]
     past = [s for s in starts if now - ninety <= s <= now]
     future = [s for s in starts if now < s <= now + ninety]

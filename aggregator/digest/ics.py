@@ -1,0 +1,181 @@
+"""iCalendar (RFC 5545) output: one VEVENT per event, and one all-day VEVENT per deadline.
+
+UIDs are stable (``{id}@eventscout``, deadlines ``{id}-deadline@eventscout``) so a calendar client
+that imports a later digest updates the entries; SEQUENCE is the number of recorded changes;
+cancelled events carry STATUS:CANCELLED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from aggregator.constants import CANCELLED, POSTPONED
+from aggregator.digest.display import (
+    all_day_range,
+    as_datetime,
+    as_zone,
+    clean,
+    deadline_day,
+    deadline_label,
+    event_end,
+    event_start,
+    fmt_kind,
+    fmt_moment,
+    fmt_where,
+    safe_url,
+    zone_abbr,
+)
+from aggregator.digest.model import Digest
+
+PRODID = "-//eventscout//eventscout digest//EN"
+UID_DOMAIN = "eventscout"
+ICS_STATUS = {CANCELLED: "CANCELLED", POSTPONED: "TENTATIVE"}
+UTC = ZoneInfo("UTC")
+
+
+def event_uid(event: dict[str, Any]) -> str:
+    return f"{clean(event.get('id'))}@{UID_DOMAIN}"
+
+
+def deadline_uid(event: dict[str, Any]) -> str:
+    return f"{clean(event.get('id'))}-deadline@{UID_DOMAIN}"
+
+
+def _text(value: Any, limit: int = 4000) -> str:
+    """Untrusted text for a property: control characters dropped (line breaks kept)."""
+    if value is None:
+        return ""
+    paragraphs = [clean(line) for line in str(value).splitlines()]
+    return "\n".join(p for p in paragraphs if p)[:limit]
+
+
+def _event_vevent(event: dict[str, Any], now: datetime, reasons: Iterable[str] = ()) -> \
+        icalendar.Event | None:
+    start = event_start(event)
+    if start is None:
+        return None
+    vevent = icalendar.Event()
+    vevent.add("uid", event_uid(event))
+    vevent.add("dtstamp", now.astimezone(UTC))
+    days = all_day_range(event)
+    if days is not None:
+        vevent.add("dtstart", days[0])
+        vevent.add("dtend", days[1] + timedelta(days=1))
+    else:
+        assert isinstance(start, datetime)
+        vevent.add("dtstart", start)
+        end = event_end(event)
+        if isinstance(end, datetime) and end > start:
+            vevent.add("dtend", end.astimezone(start.tzinfo))
+    vevent.add("summary", clean(event.get("title")) or "(untitled event)")
+    where = fmt_where(event)
+    if where != "place not given":
+        vevent.add("location", where)
+    url = safe_url(event.get("url"))
+    description = [_text(event.get("description"))]
+    why = "; ".join(clean(r) for r in reasons if clean(r))
+    if why:
+        description.append(f"Why: {why}")
+    if url:
+        vevent.add("url", url)
+        description.append(url)
+    text = "\n\n".join(d for d in description if d)
+    if text:
+        vevent.add("description", text)
+    vevent.add("sequence", len(event.get("changes") or []))
+    vevent.add("status", ICS_STATUS.get(str(event.get("status") or ""), "CONFIRMED"))
+    kinds = [clean(k) for k in event.get("kinds") or [] if clean(k)]
+    if kinds:
+        vevent.add("categories", kinds)
+    return vevent
+
+
+def _deadline_vevent(event: dict[str, Any], now: datetime, tz: tzinfo) -> icalendar.Event | None:
+    day = deadline_day(event.get("cfp_deadline"), tz)
+    if day is None:
+        return None
+    title = clean(event.get("title")) or "(untitled event)"
+    label = deadline_label(event)
+    vevent = icalendar.Event()
+    vevent.add("uid", deadline_uid(event))
+    vevent.add("dtstamp", now.astimezone(UTC))
+    vevent.add("dtstart", day)
+    vevent.add("dtend", day + timedelta(days=1))
+    vevent.add("summary", f"{label[0].upper()}{label[1:]}: {title}")
+    vevent.add("transp", "TRANSPARENT")
+    url = safe_url(event.get("cfp_url")) or safe_url(event.get("url"))
+    deadline = as_datetime(event.get("cfp_deadline"), tz)
+    at = f" at {fmt_moment(deadline, tz)} {zone_abbr(deadline.astimezone(tz))}" \
+        if isinstance(deadline, datetime) else ""
+    lines = [f"{label[0].upper()}{label[1:]}{at} for {title} ({fmt_kind(event)})."]
+    if url:
+        vevent.add("url", url)
+        lines.append(url)
+    vevent.add("description", "\n\n".join(lines))
+    changes = [c for c in event.get("changes") or [] if c.get("field") == "cfp_deadline"]
+    vevent.add("sequence", len(changes))
+    vevent.add("status", "CANCELLED" if event.get("status") == CANCELLED else "CONFIRMED")
+    vevent.add("categories", ["deadline"])
+    return vevent
+
+
+def build_calendar(
+    entries: Iterable[tuple[dict[str, Any], Iterable[str]]],
+    now: datetime,
+    tz: tzinfo | str | None = None,
+    *,
+    deadlines_from: date | None = None,
+    name: str | None = None,
+) -> icalendar.Calendar:
+    """A calendar of (event, reasons) pairs; each event's call-for-speakers (or nomination)
+    deadline becomes its own all-day entry when it is on or after ``deadlines_from``."""
+    zone = as_zone(tz)
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if name:
+        cal.add("x-wr-calname", clean(name))
+    seen: set[str] = set()
+    for event, reasons in entries:
+        uid = event_uid(event)
+        if uid in seen:
+            continue
+        seen.add(uid)
+        vevent = _event_vevent(event, now, reasons)
+        if vevent is not None:
+            cal.add_component(vevent)
+        day = deadline_day(event.get("cfp_deadline"), zone)
+        if day is not None and (deadlines_from is None or day >= deadlines_from):
+            deadline = _deadline_vevent(event, now, zone)
+            if deadline is not None:
+                cal.add_component(deadline)
+    cal.add_missing_timezones()
+    return cal
+
+
+def events_to_ics(events: Iterable[dict[str, Any]], now: datetime,
+                  tz: tzinfo | str | None = None) -> bytes:
+    """RFC 5545 bytes for a plain list of event dicts (``events --format ics``)."""
+    return build_calendar(((e, ()) for e in events), now, tz).to_ical()
+
+
+def events_calendar(events: Iterable[dict[str, Any]], now: datetime,
+                    tz: tzinfo | str | None = None) -> bytes:
+    """The name the CLI uses for ``events_to_ics``."""
+    return events_to_ics(events, now, tz)
+
+
+def digest_calendar(digest: Digest) -> icalendar.Calendar:
+    entries = [(item.data, item.reasons) for item in digest.event_items()]
+    return build_calendar(entries, digest.now, digest.tz, deadlines_from=digest.from_date,
+                          name=f"eventscout {digest.label}")
+
+
+def render_ics(digest: Digest) -> str:
+    return digest_calendar(digest).to_ical().decode("utf-8")
