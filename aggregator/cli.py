@@ -573,3 +573,267 @@ def sources_remove(app: App, name: str) -> None:
     except AdminError as exc:
         raise Abort(str(exc)) from None
     app.say(f"removed {name}")
+
+
+# --------------------------------------------------------------------------- rank / feedback
+
+def _ranked_json(r: Any, explain: bool) -> dict[str, Any]:
+    obj = dict(r.event)
+    obj["score"] = round(float(r.score), 4)
+    obj["reasons"] = list(r.reasons)
+    if explain:
+        obj["components"] = {k: round(float(v), 4) for k, v in r.components.items()}
+        obj["details"] = dict(getattr(r, "details", {}) or {})
+    return obj
+
+
+def _when(ev: dict[str, Any]) -> str:
+    start = ev.get("start")
+    if start is None:
+        return ""
+    return start.strftime("%a %d %b") if ev.get("all_day") else start.strftime("%a %d %b %H:%M")
+
+
+@cli.command()
+@click.option("--profile", "profile_name", required=True, metavar="NAME", help="The profile to rank for.")
+@click.option("--groups", "for_groups", is_flag=True, help="Rank groups instead of events.")
+@filter_options
+@click.option("--explain", is_flag=True, help="Show each score component's contribution.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv", "ics"]), default="table",
+              show_default=True)
+@pass_app
+def rank(app: App, profile_name: str, for_groups: bool, explain: bool, fmt: str, **kw: Any) -> None:
+    """Events (or groups) ranked for a profile, best first, each with the reasons it was picked."""
+    from aggregator import output
+    from aggregator.service import ServiceError, rank_events, rank_groups_for, require_profile
+
+    try:
+        profile = require_profile(app.config, profile_name)
+    except ServiceError as exc:
+        raise click.UsageError(str(exc)) from None
+    tz = profile.timezone or app.config.settings.digest_timezone
+    filters = build_filters(app, kw, tz=tz)
+    with app.session() as session:
+        if for_groups:
+            ranked = rank_groups_for(session, app.config, profile, app.now, filters, explain=explain)
+        else:
+            ranked = rank_events(session, app.config, profile, app.now, filters, explain=explain)
+    rows = [_ranked_json(r, explain) for r in ranked]
+    if fmt == "json":
+        click.echo(output.as_json(rows))
+    elif fmt == "jsonl":
+        click.echo(output.as_jsonl(rows), nl=False)
+    elif fmt == "csv":
+        click.echo(output.as_csv(rows, ["score", *(GROUP_CSV if for_groups else EVENT_CSV), "reasons"]), nl=False)
+    elif fmt == "ics":
+        if for_groups:
+            raise click.UsageError("--format ics lists events, not groups")
+        emit_events([r.event for r in ranked], "ics", app)
+    elif not rows:
+        app.say(f"nothing matches profile {profile_name!r} yet. Hints: widen radius_km or allow online "
+                "events, check exclude/kinds/max_price, or run `eventscout collect`.")
+    else:
+        for i, r in enumerate(ranked, 1):
+            ev = r.event
+            title = ev.get("name") if for_groups else ev.get("title")
+            where = ev.get("city") or ("online" if ev.get("online") else "")
+            head = f"{i:>3}. {r.score:5.2f}  {title}"
+            meta = "" if for_groups else f"{_when(ev)} · {where} · {', '.join(ev.get('kinds') or [])}"
+            click.echo(head)
+            if meta:
+                click.echo(f"            {meta}")
+            if r.reasons:
+                click.echo(f"            why: {'; '.join(r.reasons)}")
+            if explain:
+                parts = ", ".join(f"{k} {v:+.2f}" for k, v in r.components.items() if v)
+                click.echo(f"            score: {parts}")
+            url = ev.get("url")
+            if url:
+                click.echo(f"            {url}")
+
+
+@cli.command()
+@click.option("--profile", "profile_name", required=True, metavar="NAME")
+@click.argument("event_id")
+@click.argument("signal", type=click.Choice(C.FEEDBACK_SIGNALS))
+@pass_app
+def feedback(app: App, profile_name: str, event_id: str, signal: str) -> None:
+    """Teach the ranking: like, dislike, going or hide an event (similar items move up or down)."""
+    from aggregator.service import ServiceError, add_feedback, require_profile
+
+    try:
+        require_profile(app.config, profile_name)
+        with app.session() as session:
+            event = add_feedback(session, profile_name, event_id, signal, app.now)
+            title = event.title
+    except ServiceError as exc:
+        raise click.UsageError(str(exc)) from None
+    app.say(f"{profile_name}: {signal} {title!r}")
+
+
+# --------------------------------------------------------------------------- digest / run / demo
+
+@cli.command()
+@click.option("--profile", "profile_name", required=True, metavar="NAME")
+@click.option("--week", metavar="YYYY-Www", help="The ISO week (default: the week that contains tomorrow).")
+@click.option("--from", "start", metavar="DATE", help="A custom period instead of a week (with --to).")
+@click.option("--to", "end", metavar="DATE")
+@click.option("--format", "fmt", type=click.Choice(C.DIGEST_FORMATS), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to PATH instead of stdout.")
+@click.option("--send", is_flag=True, help="Email it (SMTP from eventscout.toml); once per profile and week.")
+@click.option("--force", is_flag=True, help="With --send: send again even if this week was sent.")
+@pass_app
+def digest(app: App, profile_name: str, week: str | None, start: str | None, end: str | None, fmt: str,
+           out: Path | None, send: bool, force: bool) -> None:
+    """The weekly digest of a profile: deadlines, support, opportunities, visibility, groups, changes."""
+    from aggregator.digest import SendError, render
+    from aggregator.queries import FilterError, parse_when
+    from aggregator.service import DigestRequest, ServiceError, build_profile_digest, require_profile, send_digest
+
+    try:
+        profile = require_profile(app.config, profile_name)
+    except ServiceError as exc:
+        raise click.UsageError(str(exc)) from None
+    tz = profile.timezone or app.config.settings.digest_timezone
+    request = DigestRequest(week=week)
+    if bool(start) != bool(end):
+        raise click.UsageError("--from and --to go together")
+    if week and start:
+        raise click.UsageError("use either --week or --from/--to")
+    try:
+        if start and end:
+            request.start, request.end = parse_when(start, tz), parse_when(end, tz, end=True)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from None
+    if week:
+        from aggregator.digest import parse_week
+
+        try:
+            parse_week(week)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    if send:
+        try:
+            state, built = send_digest(app.engine, app.config, profile, app.now, request, force=force)
+        except (SendError, ServiceError) as exc:
+            raise Abort(str(exc)) from None
+        if state == "skipped":
+            app.say(f"{profile_name}: {built.label} was sent already (--force sends it again)")
+        else:
+            app.say(f"{profile_name}: sent {built.label} to {profile.email} ({built.summary()})")
+        return
+    with app.session() as session:
+        built = build_profile_digest(session, app.config, profile, app.now, request)
+    options = {"from_addr": app.config.settings.smtp.from_addr} if fmt == "eml" else {}
+    rendered = render(built, fmt, **options)
+    data = rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
+    if out is not None:
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise Abort(f"cannot write {out}: {exc.strerror}") from None
+        app.say(f"wrote {out} ({built.label}: {built.summary()})")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+@cli.command()
+@click.option("--skip-collect", is_flag=True, help="Use what is stored; do not crawl.")
+@click.option("--dry-run", is_flag=True, help="Write each digest as an .eml file to --out instead of sending.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for --dry-run.")
+@click.option("--force", is_flag=True, help="Send even to profiles whose digest for the week went out.")
+@pass_app
+def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bool) -> None:
+    """The cron job: collect, then build and send the digest of every profile with an email.
+
+    Exit 0 on success, 3 when some sources or sends failed, 4 when another run holds the lock."""
+    from aggregator.digest import SendError, render
+    from aggregator.lock import LockHeld, RunLock
+    from aggregator.service import DigestRequest, ServiceError, build_profile_digest, send_digest
+
+    if dry_run and out is None:
+        raise click.UsageError("--dry-run needs --out DIR")
+    config = app.config
+    try:
+        lock = RunLock(app.db_url).__enter__()
+    except LockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(C.EXIT_LOCKED) from None
+    partial = False
+    try:
+        if not skip_collect and any(s.enabled for s in config.sources):
+            summary = do_collect(app, [])
+            for name, reason in sorted(summary.failed.items()):
+                click.echo(f"failed: {name}: {reason}", err=True)
+            app.say(summary.line)
+            partial = partial or summary.sources_failed > 0
+        recipients = [p for p in config.profiles if p.email]
+        sent = skipped = failed = 0
+        if dry_run:
+            assert out is not None
+            out.mkdir(parents=True, exist_ok=True)
+        for profile in recipients:
+            if dry_run:
+                with app.session() as session:
+                    built = build_profile_digest(session, config, profile, app.now, DigestRequest())
+                data = render(built, "eml", from_addr=config.settings.smtp.from_addr)
+                path = out / f"{profile.name}-{built.label}.eml"  # type: ignore[operator]
+                path.write_bytes(data if isinstance(data, bytes) else data.encode())
+                sent += 1
+                continue
+            try:
+                state, built = send_digest(app.engine, config, profile, app.now, DigestRequest(), force=force)
+            except (SendError, ServiceError) as exc:
+                failed += 1
+                click.echo(f"failed: digest for {profile.name}: {exc}", err=True)
+                logger.error("digest for %s failed: %s", profile.name, exc)
+                continue
+            if state == "skipped":
+                skipped += 1
+            else:
+                sent += 1
+                logger.info("digest for %s sent: %s", profile.name, built.summary())
+        verb = "written" if dry_run else "sent"
+        app.say(f"digests: {sent} {verb}, {skipped} already sent, {failed} failed")
+        if failed:
+            partial = True
+            if sent == 0 and failed == len(recipients):
+                raise SystemExit(C.EXIT_ERROR)
+    finally:
+        lock.__exit__(None, None, None)
+    if partial:
+        raise SystemExit(C.EXIT_PARTIAL)
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the demo's configuration and database in this folder.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="text",
+              show_default=True)
+@pass_app
+def demo(app: App, keep: Path | None, fmt: str) -> None:
+    """Run the whole job on bundled sample sources (no network) and print the sample profile's digest."""
+    import subprocess
+    import tempfile
+
+    from aggregator.demo import materialize
+
+    now = app.now
+    folder = keep or Path(tempfile.mkdtemp(prefix="eventscout-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = materialize(folder, now)
+    base = [sys.executable, "-m", "aggregator", "--config", str(cfg), "--now", now.isoformat()]
+    if not app.quiet:
+        click.echo(f"demo: collecting the sample sources in {cfg} ...", err=True)
+    collected = subprocess.run([*base, "-q", "collect"], capture_output=True, text=True)
+    if collected.returncode not in (0, 3):
+        raise Abort(f"the demo crawl failed: {collected.stderr.strip()[-500:]}")
+    shown = subprocess.run([*base, "digest", "--profile", "demo", "--format", fmt], capture_output=True)
+    if shown.returncode != 0:
+        raise Abort(f"the demo digest failed: {shown.stderr.decode(errors='replace').strip()[-500:]}")
+    sys.stdout.buffer.write(shown.stdout)
+    sys.stdout.flush()
+    if not app.quiet:
+        click.echo(f"demo: configuration and database kept in {cfg}" if keep else
+                   f"demo: try `eventscout --config {cfg} rank --profile demo --explain`", err=True)

@@ -206,7 +206,8 @@ def split_location(text: str | None) -> Location:
 
 
 def absolute_url(value: str | None, base: str) -> str | None:
-    """``value`` resolved against ``base``; None unless it is an http(s) URL."""
+    """``value`` resolved against ``base``; None unless it is an http(s) URL (or a file:// URL
+    on a page that was itself read from file://)."""
     if not value:
         return None
     value = value.strip()
@@ -217,9 +218,11 @@ def absolute_url(value: str | None, base: str) -> str | None:
         scheme = urlsplit(resolved).scheme
     except ValueError:
         return None
-    if scheme not in ("http", "https"):
-        return None
-    return resolved
+    if scheme in ("http", "https"):
+        return resolved
+    if scheme == "file" and urlsplit(base).scheme == "file":
+        return resolved
+    return None
 
 
 def same_page(a: str, b: str) -> bool:

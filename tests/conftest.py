@@ -61,18 +61,25 @@ def _reset_pg(url: str) -> None:
 
 @pytest.fixture
 def pg_url() -> str:
+    """A database of this test worker's own on the real server, emptied for the test."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"eventscout_test_{worker}"
     try:
-        engine = create_engine(PG_URL)
+        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(text("select 1"))
+            exists = conn.execute(text("select 1 from pg_database where datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
     except (OperationalError, ImportError) as exc:
         service_unavailable("PostgreSQL at " + PG_URL, str(exc).splitlines()[0])
-    _reset_pg(PG_URL)
-    return PG_URL
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    _reset_pg(url)
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
