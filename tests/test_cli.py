@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from aggregator.cli import cli
-from conftest import ROOT
+from helpers import ROOT
 
 SPEC_EVENT_FIELDS = {"id", "title", "description", "url", "start", "end", "timezone", "all_day", "venue",
                      "city", "country", "online", "kinds", "goals", "industries", "tags", "status", "price",
@@ -96,7 +96,8 @@ def test_bad_filter_values_are_usage_errors(config_dir: Path, seeded: str, args:
     assert message in result.output
 
 
-def test_jsonl_csv_and_table(config_dir: Path, seeded: str) -> None:
+def test_jsonl_csv_and_table(config_dir: Path, seeded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     lines = invoke(config_dir, seeded, "events", "--format", "jsonl").output.splitlines()
     assert len(lines) == 4 and all(json.loads(line)["id"] for line in lines)
     rows = list(csv.DictReader(io.StringIO(invoke(config_dir, seeded, "events", "--format", "csv").output)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 from evalcheck import check_v2, compare, load_expected, window
 from sitesrv import SiteServer, free_port, materialise
 

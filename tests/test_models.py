@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from aggregator import db
 from aggregator.models import Event, EventChange, EventSource, Feedback, Group, SentDigest, Source
-from conftest import NOW, sample_items, store_items
+from helpers import NOW, sample_items, store_items
 
 
 def test_migrations_reach_head_and_are_idempotent(db_url: str) -> None:
