@@ -38,17 +38,21 @@ _KIND_WORDS = [
     (r"\bvolunteer\w*\b|\bvoluntari\w*\b", C.VOLUNTEER),
     (r"\bmentor\w*\b|\bmentoría\b|\bcoaching circle\b|\boffice hours\b", C.MENTORSHIP),
     (r"\bwebinar\b|\bwebcast\b|\bonline talk\b|\bseminario web\b", C.WEBINAR),
+    (r"\bmixer\b|\bnetworking\b|\b(pitch|demo) night\b|\bshowcase\b|\bhappy hour\b|\bdialog(ue)?\b|"
+     r"\bdialog\w+\b", C.NETWORKING),
     (r"\bworkshop\b|\bhands-on\b|\btraining\b|\bbootcamp\b|\bmasterclass\b|\btutorial\b|\bclinic\b|"
-     r"\btaller\b|\bcursus\b|\bkurs\b|\blab\b|\bcourse\b", C.WORKSHOP),
+     r"\btaller\b|\bcursus\b|\bkurs\b|\blab\b|\bcourse\b|\binstitute\b|\bintensive\b|"
+     r"\bbootcamp\b|\bacademy\b", C.WORKSHOP),
     (r"\bconf(erence)?\b|\bsummit\b|\bcongress\b|\bsymposium\b|\bcon \d{4}\b|\bexpo\b|\bforum\b|"
      r"\bcongreso\b|\bconferencia\b|\bkonferenz\b|\bcongres\b|\bconvention\b|\bfestival\b|"
-     r"\bjornadas?\b|\bweek\b|\bdays?\s+\d{4}\b|\bpycon\b|\w+conf\b", C.CONFERENCE),
+     r"\bjornadas?\b|\bweek\b|\bdays?\s+\d{4}\b|\bpycon\b|\w+conf\b|"
+     r"(?<!open )\bday\b(?! of)|\bcumbre\b", C.CONFERENCE),
     (r"\bmeetup\b|\bmeet-up\b|\buser group\b|\bencuentro\b|\bstammtisch\b|\bmeet ?&? ?greet\b|"
      r"\bbijeenkomst\b|\btreffen\b|\bmonthly\b|\bnight\b|\blightning talks\b|\bbook club\b|"
      r"\bcircle\b|\bcommunity call\b", C.MEETUP),
     (r"\bnetworking\b|\bmixer\b|\bhappy hour\b|\bbreakfast\b|\bdrinks\b|\bsocial\b|\bmeet the\b|"
-     r"\blunch\b|\breception\b|\bopen day\b|\bopen house\b|\bevening\b|\bafterwork\b|\bborrel\b",
-     C.NETWORKING),
+     r"\blunch\b|\bluncheon\b|\broundtable\b|\breception\b|\bopen day\b|\bopen house\b|\bevening\b|"
+     r"\bafterwork\b|\bborrel\b|\bpitch night\b", C.NETWORKING),
 ]
 _KIND_WORDS_RE = [(re.compile(p, re.I), k) for p, k in _KIND_WORDS]
 
@@ -68,22 +72,47 @@ GOALS_BY_KIND: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# schema.org types and feed categories that say little about the kind: used only when the title
+# and the source say nothing
+_GENERIC_KIND_TEXT = re.compile(
+    r"^(https?://schema\.org/)?(event|businessevent|socialevent|educationevent|eventseries|"
+    r"communityevent|other|general|misc\w*)$", re.I)
+# in a description only these kinds are named reliably (volunteers, awards and nominations are
+# often mentioned in passing)
+_DESCRIPTION_KINDS = {C.WEBINAR, C.WORKSHOP, C.HACKATHON, C.CAREER_FAIR, C.CONFERENCE, C.MEETUP}
+
+
+def _first_kind(text: str, allowed: set[str] | None = None) -> str | None:
+    for rx, kind in _KIND_WORDS_RE:
+        if (allowed is None or kind in allowed) and rx.search(text):
+            return kind
+    return None
+
+
 def kinds_for(title: str, description: str | None, kind_text: str | None,
-              known: Iterable[str] = (), has_cfp: bool = False) -> list[str]:
+              known: Iterable[str] = (), has_cfp: bool = False, *, online: bool = False,
+              hybrid: bool = False, group: str | None = None) -> list[str]:
+    """Kinds from (in order) what the source states, the title, the group it comes from, a generic
+    source type, the description; an online session that is none of these is a webinar."""
     kinds = [k for k in known if k in C.KINDS]
-    if kind_text:
-        for rx, kind in _KIND_TEXT_RE:
-            if rx.search(kind_text):
-                kinds.append(kind)
-                break
+    generic = None
+    if not kinds and kind_text:
+        if _GENERIC_KIND_TEXT.match(kind_text.strip()):
+            generic = next((k for rx, k in _KIND_TEXT_RE if rx.search(kind_text)), None)
+        else:
+            kinds.extend(k for rx, k in _KIND_TEXT_RE[:] if rx.search(kind_text))
+            kinds = kinds[:1]
     if not kinds:
-        for text in (title, (description or "")[:600]):
-            for rx, kind in _KIND_WORDS_RE:
-                if rx.search(text):
-                    kinds.append(kind)
-                    break
-            if kinds:
-                break
+        kind = _first_kind(title)
+        if kind is None and group:
+            kind = C.MEETUP
+        if kind is None and generic is None:
+            kind = _first_kind((description or "")[:600], _DESCRIPTION_KINDS)
+        kind = kind or generic
+        if kind:
+            kinds.append(kind)
+    if online and not hybrid and (not kinds or kinds[0] in (C.MEETUP, C.NETWORKING, C.OTHER)):
+        kinds = [C.WEBINAR]
     if has_cfp and C.CALL_FOR_SPEAKERS not in kinds and C.AWARD not in kinds:
         kinds.append(C.CALL_FOR_SPEAKERS)
     if not kinds:

@@ -62,6 +62,10 @@ def main() -> int:
         if site == "site":
             report = compare(stored, expected["events"])
             print("  " + report.summary())
+            labels = label_accuracy(report, expected["events"])
+            print("  classification vs ground truth: " + ", ".join(f"{k} {v:.0%}" for k, v in labels.items()))
+            ndcg = end_to_end_ndcg(cfg, db, now, lo, hi, report, eval_dir)
+            print("  ranking of collected events, nDCG@10: " + ", ".join(f"{k} {v:.3f}" for k, v in ndcg.items()))
             for name in ("missing", "duplicated", "false_merges", "wrong_start", "wrong_status"):
                 for line in getattr(report, name)[:20]:
                     print(f"  {name}: {line}")
@@ -71,6 +75,40 @@ def main() -> int:
             for line in problems:
                 print(f"  {line}")
     return 0
+
+
+def label_accuracy(report, expected):  # type: ignore[no-untyped-def]
+    """Share of events whose stored kinds / goals / industries contain the ground truth's first label
+    (kinds, goals) or overlap it (industries)."""
+    hits = {"kinds": 0, "goals": 0, "industries": 0}
+    n = 0
+    for exp in expected:
+        ev = report.matches.get(exp["key"])
+        if ev is None:
+            continue
+        n += 1
+        hits["kinds"] += bool(set(exp["kinds"]) & set(ev["kinds"]))
+        hits["goals"] += bool(set(exp["goals"]) & set(ev["goals"]))
+        hits["industries"] += bool(set(exp["industries"]) & set(ev["industries"]))
+    return {k: v / n for k, v in hits.items()} if n else {}
+
+
+def end_to_end_ndcg(cfg, db, now, lo, hi, report, eval_dir):  # type: ignore[no-untyped-def]
+    """nDCG@10 of `eventscout rank` over what was collected, graded by judgments.json."""
+    from aggregator.ranking.evaluate import ndcg_at_k
+
+    judgments = json.loads((eval_dir / "judgments.json").read_text(encoding="utf-8"))["profiles"]
+    key_of = {}
+    for key, ev in report.matches.items():
+        key_of.setdefault(ev["id"], key)
+    scores = {}
+    for profile, grades in judgments.items():
+        out = eventscout("--config", str(cfg), "--db", db, "--now", now, "rank", "--profile", profile,
+                         "--from", lo.isoformat(), "--to", hi.isoformat(), "--format", "json", "--limit", "10")
+        ranked = [key_of.get(e["id"], "?") for e in json.loads(out.stdout)]
+        scores[profile] = ndcg_at_k(ranked, grades)
+    scores["mean"] = sum(scores.values()) / len(scores)
+    return scores
 
 
 def _deadline_only(cfg: Path, db: str, now: str, lo, hi, stored):  # type: ignore[no-untyped-def]

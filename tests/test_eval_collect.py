@@ -47,7 +47,7 @@ def crawled(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: 
             d = ev.get("cfp_deadline")
             if d and ev["id"] not in ids and lo.date().isoformat() <= d[:10] < hi.date().isoformat():
                 stored.append(ev)
-        runs[label] = {"exit": res.returncode, "summary": json.loads(res.stdout) if res.stdout else {},
+        runs[label] = {"config": cfg, "db": db, "now": now, "exit": res.returncode, "summary": json.loads(res.stdout) if res.stdout else {},
                        "stderr": res.stderr, "events": stored, "sources": json.loads(health.stdout),
                        "log": server.requests()}
     return expected, runs
@@ -107,3 +107,39 @@ def test_week_later_lifecycle_is_right(crawled) -> None:  # type: ignore[no-unty
     expected, runs = crawled
     problems = check_v2(runs["v2"]["events"], expected)
     assert not problems, "second crawl lifecycle problems:\n" + "\n".join(problems)
+
+
+def test_collected_events_are_classified_like_a_careful_human(crawled) -> None:  # type: ignore[no-untyped-def]
+    from eval_collect import label_accuracy
+
+    expected, runs = crawled
+    report = compare(runs["v1"]["events"], expected["events"])
+    accuracy = label_accuracy(report, expected["events"])
+    assert accuracy["kinds"] >= 0.9, f"kinds agree with the ground truth for only {accuracy['kinds']:.0%}"
+    assert accuracy["goals"] >= 0.9, f"goals agree with the ground truth for only {accuracy['goals']:.0%}"
+    assert accuracy["industries"] >= 0.9, f"industries overlap the ground truth for only {accuracy['industries']:.0%}"
+
+
+def test_ranking_of_collected_events_meets_the_quality_floor(crawled, eval_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """The whole chain (collect -> classify -> rank command), graded by judgments.json."""
+    from aggregator.ranking.evaluate import ndcg_at_k
+
+    expected, runs = crawled
+    cfg, db = runs["v1"]["config"], runs["v1"]["db"]
+    report = compare(runs["v1"]["events"], expected["events"])
+    # the database now holds the second crawl too: rank as of the first crawl's `now` over the
+    # first crawl's matches (moves and cancellations of v2 only lower a few grades)
+    key_of = {ev["id"]: key for key, ev in report.matches.items()}
+    judgments = json.loads((eval_dir / "judgments.json").read_text(encoding="utf-8"))["profiles"]
+    lo, hi = window(expected)
+    scores = {}
+    for profile, grades in judgments.items():
+        out = run_cli("--config", str(cfg), "--db", db, "--now", expected["now"],
+                      "rank", "--profile", profile, "--from", lo.isoformat(), "--to", hi.isoformat(),
+                      "--format", "json", "--limit", "10")
+        assert out.returncode == 0, out.stderr
+        ranked = json.loads(out.stdout)
+        assert all(e["reasons"] for e in ranked), f"{profile}: every ranked event must say why"
+        scores[profile] = ndcg_at_k([key_of.get(e["id"], "?") for e in ranked], grades)
+    mean = sum(scores.values()) / len(scores)
+    assert mean >= 0.75, f"mean nDCG@10 {mean:.3f} is below the floor 0.75: {scores}"

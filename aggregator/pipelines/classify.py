@@ -18,7 +18,8 @@ class ClassifyPipeline:
     def process_item(self, item):  # type: ignore[no-untyped-def]
         if isinstance(item, EventItem):
             item.kinds = kinds_for(item.title, item.description, item.kind_text, item.kinds,
-                                   has_cfp=item.cfp_deadline is not None)
+                                   has_cfp=item.cfp_deadline is not None, online=bool(item.online),
+                                   hybrid=item.hybrid, group=item.group)
             item.goals = goals_for(item.kinds)
             item.industries = industries_for(item.title, item.description, item.tags,
                                              self.taxonomy, item.industries)
