@@ -948,6 +948,12 @@ def _read_profile(f: _File, table: dict[str, Any], path: _Path,
             f.error((*path, key), f"'{key}' must not be negative, not {v[key]}")
     if v["location"] is not None and not v["location"].strip():
         f.error((*path, "location"), "'location' must not be empty (leave it out instead)")
+    elif v["location"] is not None:
+        from aggregator.geo import find_place
+
+        if find_place(v["location"]) is None:
+            f.error((*path, "location"), f"unknown location {v['location']!r}: write 'City, CC' "
+                    "with a city of the offline gazetteer, e.g. 'Berlin, DE'")
     if v["timezone"] is not None and not _timezone_ok(v["timezone"]):
         f.error((*path, "timezone"), _bad_timezone(v["timezone"]))
     for language in v["languages"] or []:

@@ -129,6 +129,8 @@ def find_place(text: str | None, country: str | None = None) -> Place | None:
     if len(parts) > 1 and parts[-1] in countries:
         want_country = want_country or countries[parts[-1]]
         parts = parts[:-1]
+    elif len(parts) > 1 and len(parts[-1]) <= 3 and parts[-1].isalpha() and parts[-1] not in states:
+        return None   # "City, XX": a country code that does not exist
     if len(parts) > 1:
         region = parts[-1]
     # try the most specific city name first, then each part ("Westlands, Nairobi")

@@ -800,3 +800,19 @@ def test_starter_files_are_written_and_load_cleanly(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         write_starter(tmp_path / "fresh")
     assert set(starter_files()) == {p.name for p in written}
+
+
+def test_unknown_profile_location_is_reported_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "profiles.toml").write_text(
+        '[[profile]]\nname = "ana"\nlocation = "Atlantis, XX"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert str(err.value) == (f"{tmp_path / 'profiles.toml'}:3: unknown location 'Atlantis, XX': write "
+                              "'City, CC' with a city of the offline gazetteer, e.g. 'Berlin, DE'")
+
+
+def test_known_profile_locations_pass(tmp_path: Path) -> None:
+    (tmp_path / "profiles.toml").write_text(
+        '[[profile]]\nname = "ana"\nlocation = "Mexico City, MX"\n\n[[profile]]\nname = "bo"\n'
+        'location = "Zürich"\n', encoding="utf-8")
+    assert [p.location for p in load_config(tmp_path).profiles] == ["Mexico City, MX", "Zürich"]
