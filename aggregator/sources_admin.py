@@ -162,6 +162,8 @@ def remove_source(config_dir: Path, name: str) -> None:
     for i, table in enumerate(entries):
         if table.get("name") == name:
             del entries[i]
+            if len(entries) == 0:
+                del doc["source"]
             _save(path, doc)
             return
     raise AdminError(f"no source named {name!r} in {path}")

