@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from evalcheck import check_v2, compare, load_expected, window  # noqa: E402
-from sitesrv import SiteServer, free_port, materialise  # noqa: E402
+from sitesrv import SiteServer, eval_config, free_port, materialise  # noqa: E402
 
 
 def eventscout(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,10 +38,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="es-eval-"))
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    cfg = tmp / "config"
-    cfg.mkdir()
-    for f in (eval_dir / "config").glob("*.toml"):
-        (cfg / f.name).write_text(f.read_text(encoding="utf-8").replace("{BASE}", origin), encoding="utf-8")
+    cfg = eval_config(eval_dir, tmp / "config", origin)
     db = f"sqlite:///{tmp / 'eval.db'}"
     expected = load_expected(eval_dir, origin)
     lo, hi = window(expected)

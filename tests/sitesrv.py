@@ -47,6 +47,14 @@ def materialise(src: Path, dst: Path, origin: str) -> Path:
     return dst
 
 
+def eval_config(eval_dir: Path, dest: Path, origin: str) -> Path:
+    """The eval set's configuration with `{BASE}` replaced by `origin`, written to dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in (eval_dir / "config").glob("*.toml"):
+        (dest / f.name).write_text(f.read_text(encoding="utf-8").replace("{BASE}", origin), encoding="utf-8")
+    return dest
+
+
 class SiteServer:
     def __init__(self, root: Path, port: int | None = None, log: Path | None = None) -> None:
         self.root = root

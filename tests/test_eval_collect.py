@@ -10,7 +10,7 @@ import pytest
 
 from helpers import run_cli
 from evalcheck import check_v2, compare, load_expected, window
-from sitesrv import SiteServer, free_port, materialise
+from sitesrv import SiteServer, eval_config, free_port, materialise
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +18,7 @@ def crawled(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: 
     tmp = tmp_path_factory.mktemp("eval")
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    cfg = tmp / "config"
-    cfg.mkdir()
-    for f in (eval_dir / "config").glob("*.toml"):
-        (cfg / f.name).write_text(f.read_text(encoding="utf-8").replace("{BASE}", origin), encoding="utf-8")
+    cfg = eval_config(eval_dir, tmp / "config", origin)
     expected = load_expected(eval_dir, origin)
     db = f"sqlite:///{tmp / 'eval.db'}"
     lo, hi = window(expected)

