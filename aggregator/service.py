@@ -93,20 +93,18 @@ class DigestRequest:
 
 def build_profile_digest(session: Session, config: Config, profile: Profile, now: datetime,
                          request: DigestRequest, *, force: bool = False):  # type: ignore[no-untyped-def]
-    from aggregator.digest import build_digest, default_week, parse_week, week_bounds, week_label
+    from aggregator.digest import build_digest, default_week, parse_week, week_bounds
     from aggregator.digest.model import range_bounds
 
     tz = profile_timezone(profile, config)
     if request.start is not None and request.end is not None:
         week_arg: Any = (request.start.date(), (request.end - timedelta(microseconds=1)).date())
         start, end = range_bounds(*week_arg, tz)
-        label = None
     else:
         year, week = parse_week(request.week) if request.week else default_week(now, tz)
         week_arg = (year, week)
         start, end = week_bounds(year, week, tz)
-        label = week_label(year, week)
-    sent = sent_items(session, profile.name, exclude_week=label if force else None)
+    sent = sent_items(session, profile.name, exclude_week=sent_key(week_arg) if force else None)
     deadline_end = start + timedelta(days=DEADLINE_DAYS)
     filters = Filters(start=start, end=max(end, deadline_end))
     ranked = rank_events(session, config, profile, now, filters, sent_ids=set(sent))
@@ -122,6 +120,20 @@ def build_profile_digest(session: Session, config: Config, profile: Profile, now
         select(Event).where(Event.id.in_([i for i in sent if i not in ranked_ids])))]
     digest = build_digest(profile, week_arg, keep, groups, sent, now, tz, sent_events=sent_events)
     return digest
+
+
+def sent_key(week_arg: Any) -> str:
+    """How a sent digest is recorded: "2026-W49", or a --from/--to period by its first day
+    (a Monday-to-Sunday period is that ISO week, as ``Digest.week`` says)."""
+    from aggregator.digest import week_label
+
+    first, last = week_arg
+    if isinstance(first, int):
+        return week_label(first, last)
+    if first.weekday() == 0 and (last - first).days == 6:
+        iso = first.isocalendar()
+        return week_label(iso.year, iso.week)
+    return first.isoformat()
 
 
 def already_sent(session: Session, profile: str, week: str | None) -> SentDigest | None:
@@ -145,15 +157,17 @@ def send_digest(engine, config: Config, profile: Profile, now: datetime, request
         raise ServiceError(f"profile {profile.name!r} has no email address")
     with session_scope(engine) as session:
         digest = build_profile_digest(session, config, profile, now, request, force=force)
-        if not force and already_sent(session, profile.name, digest.week) is not None:
+        # a week is recorded as "2026-W49"; a --from/--to period by its first day
+        key = digest.week or digest.from_date.isoformat()
+        if not force and already_sent(session, profile.name, key) is not None:
             return "skipped", digest
     msg = build_message(digest, config.settings.smtp.from_addr, profile.email, now=now)
     send_message(msg, config.settings.smtp, smtp_password(config))
     with session_scope(engine) as session:
-        row = already_sent(session, profile.name, digest.week) if digest.week else None
+        row = already_sent(session, profile.name, key)
         items = digest.sent_fingerprints()
         if row is None:
-            session.add(SentDigest(profile=profile.name, week=digest.week or digest.label[:10],
+            session.add(SentDigest(profile=profile.name, week=key,
                                    sent_at=now, message_id=str(msg["Message-ID"]), recipient=profile.email,
                                    items=items))
         else:
