@@ -172,6 +172,8 @@ class _LineIndex:
                 continue
             if stripped.startswith("[["):
                 parts, _ = _split_key(stripped[2:])
+                if not parts:        # "[[" without a name: tomllib reports it
+                    continue
                 parent = self._resolve(parts[:-1])
                 table = (*parent, parts[-1])
                 self._aot[table] = self._aot.get(table, 0) + 1
@@ -181,6 +183,8 @@ class _LineIndex:
                 continue
             if stripped.startswith("["):
                 parts, _ = _split_key(stripped[1:])
+                if not parts:
+                    continue
                 current = self._resolve(parts)
                 self.lines.setdefault(current, lineno)
                 continue

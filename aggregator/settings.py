@@ -13,6 +13,8 @@ ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
+# an item a pipeline drops (no title, no readable start) is expected, not a warning for cron mail
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4

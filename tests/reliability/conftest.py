@@ -1,0 +1,8 @@
+"""The reliability tests: crash safety, hostile servers, real corpora, fuzzing, output safety."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
