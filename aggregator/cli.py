@@ -719,6 +719,8 @@ def digest(app: App, profile_name: str, week: str | None, start: str | None, end
             raise Abort(str(exc)) from None
         if state == "skipped":
             app.say(f"{profile_name}: {built.label} was sent already (--force sends it again)")
+        elif state == "empty":
+            app.say(f"{profile_name}: nothing new for {built.label}: not sent (--force sends it anyway)")
         else:
             app.say(f"{profile_name}: sent {built.label} to {profile.email} ({built.summary()})")
         return
@@ -769,7 +771,7 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
             app.say(summary.line)
             partial = partial or summary.sources_failed > 0
         recipients = [p for p in config.profiles if p.email]
-        sent = skipped = failed = 0
+        sent = skipped = failed = empty = 0
         if dry_run:
             assert out is not None
             out.mkdir(parents=True, exist_ok=True)
@@ -791,11 +793,14 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
                 continue
             if state == "skipped":
                 skipped += 1
+            elif state == "empty":
+                empty += 1
             else:
                 sent += 1
                 logger.info("digest for %s sent: %s", profile.name, built.summary())
         verb = "written" if dry_run else "sent"
-        app.say(f"digests: {sent} {verb}, {skipped} already sent, {failed} failed")
+        nothing = f", {empty} with nothing new (not sent)" if empty else ""
+        app.say(f"digests: {sent} {verb}, {skipped} already sent{nothing}, {failed} failed")
         if failed:
             partial = True
             if sent == 0 and failed == len(recipients):

@@ -161,6 +161,8 @@ def send_digest(engine, config: Config, profile: Profile, now: datetime, request
         key = digest.week or digest.from_date.isoformat()
         if not force and already_sent(session, profile.name, key) is not None:
             return "skipped", digest
+    if digest.is_empty and not force:
+        return "empty", digest   # nobody wants a mail that says nothing
     msg = build_message(digest, config.settings.smtp.from_addr, profile.email, now=now)
     send_message(msg, config.settings.smtp, smtp_password(config))
     with session_scope(engine) as session:

@@ -373,6 +373,7 @@ def test_refused_login_exits_non_zero_and_never_shows_the_password(
                 "--profile",
                 "ana",
                 "--send",
+                "--force",   # nothing was collected: only --force mails an empty digest
                 env={PASSWORD_ENV: PASSWORD},
             )
             for verbosity in ((), ("-vv",))
@@ -447,7 +448,13 @@ def test_a_custom_period_is_sent_once_too(tmp_path: Path, smtp) -> None:
     port, inbox = smtp
     s = Setup(tmp_path, "http://127.0.0.1:9", port)  # nothing collected: an empty digest
     period = ("digest", "--profile", "ana", "--from", "2027-02-09", "--to", "2027-02-12", "--send")
-    first, second = s.cli(NOW_N, *period), s.cli(NOW_N, *period)
+    empty = s.cli(NOW_N, *period)
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.strip() == (
+        "ana: nothing new for 2027-02-09 to 2027-02-12: not sent (--force sends it anyway)"
+    ), "an empty digest is not mailed"
+    assert inbox.received == [] and s.sent_rows() == []
+    first, second = s.cli(NOW_N, *period, "--force"), s.cli(NOW_N, *period)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == (
         f"ana: sent 2027-02-09 to 2027-02-12 to {RECIPIENT} (nothing new)"

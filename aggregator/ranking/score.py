@@ -271,7 +271,9 @@ def rank(
         cols = [C.KINDS.index(k) for k in profile.kinds if k in C.KINDS]
         mask &= index.kinds[:, cols].any(axis=1)
     if profile.max_price is not None:
-        mask &= np.isnan(index.price) | (index.price <= profile.max_price)
+        # speakers and nominees do not buy a ticket: a call for speakers or an award passes
+        answers_a_call = index.kinds[:, [C.KINDS.index(C.CALL_FOR_SPEAKERS), C.KINDS.index(C.AWARD)]].any(axis=1)
+        mask &= np.isnan(index.price) | (index.price <= profile.max_price) | answers_a_call
     if profile.languages:
         allowed = {lang.split("-")[0].casefold() for lang in profile.languages}
         codes = [-1] + [index.language_codes[lang] for lang in allowed

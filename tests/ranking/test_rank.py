@@ -180,3 +180,11 @@ def test_rank_groups_prefers_active_nearby_or_online_groups() -> None:
     assert [r.event["id"] for r in ranked] == ["g1", "g2", "g3"], "Lisbon is out of radius"
     assert "2 events in the next 90 days" in ranked[0].reasons
     assert "no events in the last or next 90 days" in ranked[-1].reasons
+
+
+def test_a_pricey_conference_calling_for_speakers_passes_max_price(index) -> None:
+    pricey_cfp = [dict(e, id="pricey-cfp", kinds=["conference", "call-for-speakers"])
+                  for e in EVENTS if e["id"] == "pricey"]
+    ranked = ids(rank(build_index([*EVENTS, *pricey_cfp], TAXONOMY), profile(), NOW, window=WINDOW))
+    assert "pricey-cfp" in ranked, "a call for speakers is answered without a ticket: max_price must not hide it"
+    assert "pricey" not in ranked
