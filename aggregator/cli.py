@@ -101,6 +101,13 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+class _OwnMessages(logging.Filter):
+    """Keeps eventscout's own log records; Scrapy's and Twisted's are for -v."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(("scrapy", "twisted", "py.warnings", "protego"))
+
+
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
     level = logging.WARNING
     if verbose == 1:
@@ -112,6 +119,9 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
     handlers: list[logging.Handler] = []
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(level)
+    if verbose == 0:
+        # the crawler's own messages repeat the one-line `failed:` reasons: shown with -v only
+        stream.addFilter(_OwnMessages())
     handlers.append(stream)
     if log_file:
         try:
@@ -119,6 +129,8 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
         except OSError as exc:
             raise Abort(f"cannot write the log file {log_file}: {exc.strerror}") from None
         fh.setLevel(logging.INFO)
+        if verbose == 0:
+            fh.addFilter(_OwnMessages())
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handlers.append(fh)
     root = logging.getLogger()
