@@ -142,6 +142,12 @@ def _industry_patterns(key: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tup
     return out
 
 
+def _twice(rx: re.Pattern[str], text: str) -> bool:
+    """``len(rx.findall(text)) >= 2``, stopping at the second match."""
+    matches = rx.finditer(text)
+    return next(matches, None) is not None and next(matches, None) is not None
+
+
 def industries_for(title: str, description: str | None, tags: Iterable[str],
                    taxonomy: Mapping[str, Industry], hints: Iterable[str] = ()) -> list[str]:
     """Industries whose keywords the title or tags name (two hits in the description also count),
@@ -151,7 +157,7 @@ def industries_for(title: str, description: str | None, tags: Iterable[str],
     body = _fold((description or "")[:3000])
     found = [h for h in hints if h in taxonomy]
     for slug, rx in _industry_patterns(key):
-        if rx.search(head) or len(rx.findall(body)) >= 2:
+        if rx.search(head) or _twice(rx, body):
             found.append(slug)
     result = list(dict.fromkeys(found))
     for slug in list(result):

@@ -47,12 +47,22 @@ def canonical_url(url: str | None) -> str | None:
         return None
 
 
+# clean_text: what an HTML parser would change in plain text (tags, an "&" that can start a
+# character reference, NUL, C1 controls, a byte-order mark); text without any reads the same
+# through BeautifulSoup, so it skips the parser
+_MARKUP = re.compile("[<\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff\ud800-\udfff]|&[#A-Za-z]")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]")
+_BLANKS = re.compile(r"[ \t\u00a0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SPACES = re.compile(r"\s+")
+
+
 def clean_text(value: str | None, *, limit: int = 20000) -> str | None:
     """Plain text from text or HTML: tags removed, entities decoded, blank runs folded."""
     if value is None:
         return None
     value = str(value)
-    if "<" in value or "&" in value:
+    if _MARKUP.search(value):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
             soup = BeautifulSoup(value, "lxml")
@@ -64,9 +74,9 @@ def clean_text(value: str | None, *, limit: int = 20000) -> str | None:
             block.insert_after("\n")
         value = soup.get_text()
     value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    value = re.sub(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]", "", value)
-    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in value.split("\n")]
-    out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    value = _CONTROL.sub("", value)
+    lines = [_BLANKS.sub(" ", line).strip() for line in value.split("\n")]
+    out = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     return out[:limit] or None
 
 
@@ -75,7 +85,7 @@ def clean_line(value: str | None, *, limit: int = 500) -> str | None:
     text = clean_text(value, limit=limit * 4)
     if not text:
         return None
-    return re.sub(r"\s+", " ", text).strip()[:limit] or None
+    return _SPACES.sub(" ", text).strip()[:limit] or None
 
 
 # ---------------------------------------------------------------- time zones
