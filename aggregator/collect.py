@@ -24,16 +24,24 @@ class CollectSummary:
     documents_parsed: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    run: str | None = None          # --queue: the shared run this worker took part in
+    note: str | None = None
+
 
     @property
     def line(self) -> str:
+        if self.note:
+            return self.note
         return (f"sources: {self.sources_ok} ok, {self.sources_failed} failed"
                 f" ({self.not_modified} unchanged); events: {self.events_new} new,"
                 f" {self.events_updated} updated, {self.events_cancelled} cancelled")
 
 
 def crawl_settings(config_dir: str | None, db_url: str, now: datetime | None,
-                   sources: list[str], queue: str | None = None, log_level: str = "ERROR") -> dict[str, Any]:
+                   sources: list[str], queue: str | None = None, log_level: str = "ERROR",
+                   run: Any = None) -> dict[str, Any]:
+    """Scrapy settings for one crawl; with `queue` (a Redis URL) and `run`
+    (aggregator.queue.RunInfo) the crawl takes part in that shared run."""
     from scrapy.utils.project import get_project_settings  # noqa: F401  (keeps scrapy.cfg working)
 
     import aggregator.settings as defaults
@@ -47,13 +55,29 @@ def crawl_settings(config_dir: str | None, db_url: str, now: datetime | None,
         "LOG_LEVEL": log_level,
         "LOG_ENABLED": log_level != "NONE",
         "LOG_INSTALL_ROOT_HANDLER": False,
+        # Scrapy re-reads the callback's source for every response to warn about `return` in
+        # generators (its cache misses on bound methods): 5-8 % of a big crawl's time
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
     })
     if queue:
+        from aggregator.queue import Keys, join_run
+
+        if run is None:
+            run = join_run(queue, now, sources)
+        keys = Keys(run.prefix, run.id)
         values.update({
-            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "SCHEDULER": "aggregator.queue.RunScheduler",
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "SCHEDULER_PERSIST": True,
+            "SCHEDULER_QUEUE_KEY": keys.requests,
+            "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter,
             "REDIS_URL": queue,
+            "EVENTSCOUT_NOW": run.now.isoformat(),
+            "EVENTSCOUT_RUN_ID": run.id,
+            "EVENTSCOUT_QUEUE_PREFIX": run.prefix,
+            "EVENTSCOUT_WORKER_ID": run.worker,
+            "EVENTSCOUT_SEEDER": run.seeder,
+            "EVENTSCOUT_QUEUE_LEASE": run.lease,
         })
     return values
 
@@ -61,22 +85,36 @@ def crawl_settings(config_dir: str | None, db_url: str, now: datetime | None,
 def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sources: list[str],
                 *, queue: str | None = None, on_source: Callable[[SourceDone], None] | None = None,
                 log_level: str = "ERROR") -> CollectSummary:
+    from contextlib import nullcontext
+
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
     from spiders.sources import SourceSpider
 
+    run = None
+    beat: Any = nullcontext()
+    if queue:
+        from aggregator.queue import Heartbeat, join_run
+
+        run = join_run(queue, now, sources)
+        if run.complete:
+            return CollectSummary(run=run.id, note=f"run {run.id} is already complete: nothing to do")
+        beat = Heartbeat(run)
     settings = Settings()
-    settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level), priority="project")
-    process = CrawlerProcess(settings)
-    if log_level == "NONE":
-        logging.getLogger("scrapy").setLevel(logging.CRITICAL)
-    crawler = process.create_crawler(SourceSpider)
-    crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
-    process.crawl(crawler)
-    process.start()
+    settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level, run=run),
+                     priority="project")
+    with beat:
+        process = CrawlerProcess(settings)
+        if log_level == "NONE":
+            logging.getLogger("scrapy").setLevel(logging.CRITICAL)
+        crawler = process.create_crawler(SourceSpider)
+        crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
+        process.crawl(crawler)
+        process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     return CollectSummary(
+        run=run.id if run else None,
         sources_ok=stats.get("eventscout/sources_ok", 0),
         sources_failed=stats.get("eventscout/sources_failed", 0),
         not_modified=stats.get("eventscout/sources_not_modified", 0),

@@ -109,7 +109,11 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     engine = make_engine(url)
     try:
         if migrate and current_revision(engine) != head_revision():
-            upgrade(engine)
+            try:
+                upgrade(engine)
+            except SQLAlchemyError:
+                # another process (a second `collect --queue` worker) is migrating it
+                _wait_for_head(engine)
         else:
             inspect(engine)  # touches the connection
     except OperationalError as exc:
@@ -117,6 +121,25 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database error on {_safe(url)}: {_first_line(exc)}") from None
     return engine
+
+
+def _wait_for_head(engine: Engine, timeout_s: float = 60) -> None:
+    """After a failed migration: fine when another process brings the schema to head meanwhile;
+    re-raises the failure otherwise."""
+    import sys
+    import time
+
+    error = sys.exc_info()[1]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if current_revision(engine) == head_revision():
+                return
+        except SQLAlchemyError:
+            pass
+        time.sleep(0.2)
+    assert error is not None
+    raise error
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,6 +2,13 @@
 
 Everything for one source happens in one transaction (see StorePipeline): a source is
 stored whole or not at all.
+
+Concurrent writers (several `collect --queue` workers on one PostgreSQL database): each
+source's transaction first takes a transaction-scoped advisory lock on the source's name, and
+a transaction that matches and writes events also takes one global advisory lock, so two
+workers never match against each other's uncommitted rows (no duplicate events, no lost
+updates). The health row and new event ids are written with INSERT ... ON CONFLICT. SQLite has
+one writer at a time anyway (busy timeout, see aggregator.db).
 """
 
 from __future__ import annotations
@@ -9,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from aggregator import constants as C
 from aggregator.dedup import same_event
@@ -37,6 +45,34 @@ class StoreResult:
     events: int = 0
     groups: int = 0
     new_ids: list[str] = field(default_factory=list)
+
+
+# advisory lock keys (64-bit signed, as pg_advisory_xact_lock takes them)
+_LOCK_NAMESPACE = "eventscout"
+MATCHING_LOCK = int.from_bytes(hashlib.sha1(b"eventscout:matching").digest()[:8], "big", signed=True)
+
+
+def lock_key(source_name: str) -> int:
+    """The advisory lock key of one source: a stable 64-bit hash of its name."""
+    digest = hashlib.sha1(f"{_LOCK_NAMESPACE}:source:{source_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_source(session: Session, source_name: str) -> None:
+    """Serialise this transaction with every other one writing the same source (PostgreSQL;
+    a no-op on SQLite, which has one writer at a time). Released at commit or rollback."""
+    if is_postgresql(session):
+        session.execute(select(func.pg_advisory_xact_lock(lock_key(source_name))))
+
+
+def lock_matching(session: Session) -> None:
+    """Serialise cross-source matching: two sources listing one event store one record."""
+    if is_postgresql(session):
+        session.execute(select(func.pg_advisory_xact_lock(MATCHING_LOCK)))
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -162,12 +198,30 @@ class SourceWriter:
 
     # ------------------------------------------------------------ matching
     def _candidates(self, items: list[EventItem]) -> list[Event]:
-        starts = [i.start_utc for i in items if i.start_utc is not None]
-        if not starts:
+        """The stored events `_find` may compare the items with: those starting in the hour
+        buckets it looks at (the item's hour +-1, +-40 for all-day items), in start order.
+        Loading only these, not every event between the batch's first and last start, keeps a
+        source's cost independent of the database's size."""
+        spans = []
+        for i in items:
+            if i.start_utc is not None:
+                hour = int(i.start_utc.timestamp() // 3600)
+                spans.append((hour - 40, hour + 41) if i.all_day else (hour - 1, hour + 2))
+        if not spans:
             return []
-        lo, hi = min(starts) - timedelta(days=2), max(starts) + timedelta(days=2)
-        rows = self.session.scalars(select(Event).where(Event.start_utc >= lo, Event.start_utc <= hi))
-        return list(rows)
+        spans.sort()
+        merged = [list(spans[0])]
+        for lo, hi in spans[1:]:
+            if lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        rows: list[Event] = []
+        for chunk in _chunks(merged, 200):
+            conds = [and_(Event.start_utc >= _hour_start(lo), Event.start_utc < _hour_start(hi))
+                     for lo, hi in chunk]
+            rows += self.session.scalars(select(Event).where(or_(*conds)).order_by(Event.start_utc))
+        return rows
 
     def _find(self, item: EventItem, own: dict[str, EventSource],
               by_uid: dict[str, Event], by_url: dict[str, Event], buckets: dict[int, list[Event]]) -> tuple[Event | None, EventSource | None]:
@@ -201,6 +255,10 @@ class SourceWriter:
     # ------------------------------------------------------------ writing
     def store(self, items: list[EventItem], groups: list[GroupItem], done: SourceDone) -> StoreResult:
         s = self.session
+        # the source's lock first, then the global one (always in this order: no deadlock)
+        lock_source(s, self.source)
+        lock_matching(s)
+        pg = is_postgresql(s)
         own = {lk.key: lk for lk in s.scalars(select(EventSource).where(EventSource.source == self.source))}
         uids = [i.uid for i in items if i.uid]
         urls = [u for i in items for u in i.urls]
@@ -226,12 +284,9 @@ class SourceWriter:
             snap = snapshot(item, self.type)
             is_new = event is None
             if event is None:
-                event = Event(id=stable_id(self.source, item.key), title=item.title,
-                              first_seen=self.now, last_seen=self.now, start_utc=item.start_utc)
-                s.add(event)
-                event.links = []
-                event.changes = []
-                buckets.setdefault(int(item.start_utc.timestamp() // 3600), []).append(event)
+                event, is_new = self._new_event(item) if pg else (self._add_event(item), True)
+                if is_new:
+                    buckets.setdefault(int(item.start_utc.timestamp() // 3600), []).append(event)
             record = False
             if link is None:
                 link = EventSource(source=self.source, key=item.key, url=item.url, uid=item.uid,
@@ -257,6 +312,35 @@ class SourceWriter:
         self.result.events = len(items)
         self.result.groups = len(groups)
         return self.result
+
+    def _add_event(self, item: EventItem) -> Event:
+        event = Event(id=stable_id(self.source, item.key), title=item.title,
+                      first_seen=self.now, last_seen=self.now, start_utc=item.start_utc)
+        self.session.add(event)
+        event.links = []
+        event.changes = []
+        return event
+
+    def _new_event(self, item: EventItem) -> tuple[Event, bool]:
+        """PostgreSQL: INSERT ... ON CONFLICT DO NOTHING on the event id; (event, inserted).
+        A row another writer committed under the same id is used, not duplicated."""
+        eid = stable_id(self.source, item.key)
+        inserted = self.session.execute(
+            pg_insert(Event).values(id=eid, title=item.title, start_utc=item.start_utc,
+                                    first_seen=self.now, last_seen=self.now, urls=[], kinds=[],
+                                    goals=[], industries=[], tags=[])
+            .on_conflict_do_nothing(index_elements=[Event.id]).returning(Event.id)).first()
+        if inserted is None:
+            existing = self.session.get(Event, eid)
+            assert existing is not None
+            return existing, False
+        event = Event(id=eid, title=item.title, first_seen=self.now, last_seen=self.now,
+                      start_utc=item.start_utc, status_reason=None, content_hash=None)
+        event.links = []
+        event.changes = []
+        make_transient_to_detached(event)   # the row exists: later changes are UPDATEs
+        self.session.add(event)
+        return event, True
 
     def _apply(self, event: Event, is_new: bool, source: str, *, record: bool = True) -> None:
         """Re-merge the event from its sources; changes are recorded when `record` (a source
@@ -333,15 +417,27 @@ class SourceWriter:
         row.last_seen = self.now
 
 
+def _hour_start(hour: int) -> datetime:
+    return datetime.fromtimestamp(hour * 3600, UTC)
+
+
 def _chunks(seq: list[Any], n: int) -> list[list[Any]]:
     return [seq[i:i + n] for i in range(0, len(seq), n)]
 
 
 def record_health(session: Session, name: str, type_: str, url: str, done: SourceDone, now: datetime) -> None:
-    row = session.get(Source, name)
-    if row is None:
-        row = Source(name=name, type=type_, url=url, consecutive_failures=0)
-        session.add(row)
+    lock_source(session, name)
+    if is_postgresql(session):
+        # the row exists afterwards whoever created it; FOR UPDATE: no lost failure count
+        session.execute(pg_insert(Source).values(name=name, type=type_, url=url, consecutive_failures=0)
+                        .on_conflict_do_nothing(index_elements=[Source.name]))
+        row = session.get(Source, name, with_for_update=True, populate_existing=True)
+        assert row is not None
+    else:
+        row = session.get(Source, name)
+        if row is None:
+            row = Source(name=name, type=type_, url=url, consecutive_failures=0)
+            session.add(row)
     row.type, row.url = type_, url
     row.last_attempt = now
     if done.ok:
@@ -363,6 +459,7 @@ def record_health(session: Session, name: str, type_: str, url: str, done: Sourc
 
 def touch_source(session: Session, name: str, now: datetime) -> None:
     """An unchanged source (304 or same bytes): its events are still listed."""
+    lock_source(session, name)
     for link in session.scalars(select(EventSource).where(EventSource.source == name, EventSource.active)):
         link.last_seen = now
         link.event.last_seen = now

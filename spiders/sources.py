@@ -4,6 +4,10 @@ and `csv` crawl the sources of their type (`scrapy crawl ical -a source=NAME`).
 Each spider fetches a source's URL (conditionally, with the ETag / Last-Modified of the last
 run), hands the bytes to the parser of the source's type, follows the links the parser returns
 and, after the source's last response, yields a SourceDone so the store commits that source.
+
+With `collect --queue` (aggregator.queue) the per-source bookkeeping lives in Redis instead of
+in this process: any worker may fetch any page; the worker that finishes a source's last request
+yields all of the source's items, gathered from every worker, and its SourceDone.
 """
 
 from __future__ import annotations
@@ -104,7 +108,20 @@ class SourceSpider(scrapy.Spider):
             chosen.append(src)
         return chosen
 
+    @property
+    def shared(self) -> Any:
+        """The run's shared queue (aggregator.queue.RunScheduler) under --queue, else None."""
+        return getattr(self.crawler, "eventscout_queue", None)
+
     async def start(self) -> AsyncIterator[Any]:
+        shared = self.shared
+        if shared is not None:
+            # one worker seeds the run in one Redis transaction; the others only take requests
+            if shared.seeder:
+                requests = self.start_requests_list()
+                shared.seed([(r, self.progress[r.meta["source"]].content_hash) for r in requests])
+                self.progress.clear()
+            return
         for request in self.start_requests_list():
             yield request
 
@@ -142,6 +159,9 @@ class SourceSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ parsing
     def parse_source(self, response: Response) -> Iterator[Any]:
+        if self.shared is not None:
+            yield from self._parse_shared(response)
+            return
         name = response.meta["source"]
         run = context.from_settings(self.settings)
         src = run.config.source(name)
@@ -208,6 +228,9 @@ class SourceSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
+        if self.shared is not None:
+            yield from self._error_shared(request, describe_failure(failure))
+            return
         name = request.meta["source"]
         state = self.progress.setdefault(name, _Progress(pending=1))
         reason = describe_failure(failure)
@@ -226,6 +249,65 @@ class SourceSpider(scrapy.Spider):
                           last_modified=state.last_modified,
                           content_hash=state.content_hash if ok else None,
                           warnings=state.warnings)
+
+
+    # ------------------------------------------------------------------ shared (--queue)
+    def _parse_shared(self, response: Response) -> Iterator[Any]:
+        shared = self.shared
+        name = response.meta["source"]
+        run = context.from_settings(self.settings)
+        src = run.config.source(name)
+        assert src is not None
+        followed = bool(response.meta.get("followed"))
+        stored = shared.state(name)
+        if response.status == 304:
+            shared.set_state(name, not_modified=1)
+            self.crawler.stats.inc_value("eventscout/responses_not_modified")
+        else:
+            digest = hashlib.sha256(response.body).hexdigest()
+            not_modified = False
+            if not followed:
+                not_modified = stored.get("prev_hash") == digest
+                if not_modified:
+                    self.crawler.stats.inc_value("eventscout/bodies_unchanged")
+                shared.set_state(name, etag=_header(response, "ETag"),
+                                 last_modified=_header(response, "Last-Modified"),
+                                 content_hash=digest, not_modified=int(not_modified))
+            if not not_modified:
+                state = _Progress(items=int(stored.get("items") or 0))
+                out = self._parse(src, response, followed, state)
+                if state.error:
+                    shared.set_state(name, error=state.error)
+                items = [o for o in out if not isinstance(o, scrapy.Request)]
+                shared.add_items(name, items, state.warnings)
+                # queued before this request counts as finished: the source stays open for them
+                for request in out:
+                    if isinstance(request, scrapy.Request):
+                        shared.enqueue_request(request)
+        assert response.request is not None
+        yield from self._finish_shared(response.request)
+
+    def _error_shared(self, request: scrapy.Request, reason: str) -> Iterator[Any]:
+        name = request.meta["source"]
+        if request.meta.get("followed"):
+            self.shared.add_items(name, [], [f"{request.url}: {reason}"])
+        else:
+            self.shared.set_state(name, error=reason)
+        yield from self._finish_shared(request)
+
+    def _finish_shared(self, request: scrapy.Request) -> Iterator[Any]:
+        shared = self.shared
+        name = request.meta["source"]
+        if shared.finish(request) > 0 or not shared.claim(name):
+            return
+        items, warnings = shared.gather(name)
+        state = shared.state(name)
+        yield from items
+        yield self._done(name, _Progress(
+            items=int(state.get("items") or 0), error=state.get("error") or None,
+            not_modified=state.get("not_modified") == "1", etag=state.get("etag") or None,
+            last_modified=state.get("last_modified") or None,
+            content_hash=state.get("content_hash") or None, warnings=warnings))
 
 
 def _header(response: Response, name: str) -> str | None:

@@ -16,7 +16,8 @@ class StorePipeline:
     """Buffers each source's items and writes them in one transaction when the source is done.
 
     A source that failed, or a crawl killed half-way, leaves nothing half-written: what was
-    committed is whole sources only.
+    committed is whole sources only. Under `collect --queue` the worker that stores a source
+    then marks it complete in the shared run (aggregator.queue).
     """
 
     def __init__(self, run: context.RunContext, crawler) -> None:  # type: ignore[no-untyped-def]
@@ -80,6 +81,9 @@ class StorePipeline:
             failed[done.source] = done.error
             stats.set_value("eventscout/failed", failed)
             logger.info("source %s: failed: %s", done.source, done.error)
+        shared = getattr(self.crawler, "eventscout_queue", None)
+        if shared is not None and shared.complete(done.source):
+            logger.info("the shared run is complete")
         progress = getattr(self.crawler, "eventscout_progress", None)
         if progress is not None:
             progress(done)
