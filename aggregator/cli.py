@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
@@ -764,7 +763,7 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
     Exit 0 on success, 3 when some sources or sends failed, 4 when another run holds the lock."""
     from aggregator.digest import SendError, render
     from aggregator.lock import LockHeld, RunLock
-    from aggregator.service import DigestRequest, ServiceError, build_profile_digest, send_digest
+    from aggregator.service import DigestBatch, DigestRequest, ServiceError, period_for, send_digest
 
     if dry_run and out is None:
         raise click.UsageError("--dry-run needs --out DIR")
@@ -787,17 +786,21 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
         if dry_run:
             assert out is not None
             out.mkdir(parents=True, exist_ok=True)
+        periods = {p.name: period_for(p, config, app.now, DigestRequest()) for p in recipients}
+        with app.session() as session:   # events, index and groups: read once for every digest
+            batch = DigestBatch(session, config, app.now, list(periods.values()))
         for profile in recipients:
             if dry_run:
                 with app.session() as session:
-                    built = build_profile_digest(session, config, profile, app.now, DigestRequest())
+                    built = batch.digest(session, profile, periods[profile.name])
                 data = render(built, "eml", from_addr=config.settings.smtp.from_addr)
                 path = out / f"{profile.name}-{built.label}.eml"  # type: ignore[operator]
                 path.write_bytes(data if isinstance(data, bytes) else data.encode())
                 sent += 1
                 continue
             try:
-                state, built = send_digest(app.engine, config, profile, app.now, DigestRequest(), force=force)
+                state, built = send_digest(app.engine, config, profile, app.now, DigestRequest(), force=force,
+                                           batch=batch)
             except (SendError, ServiceError) as exc:
                 failed += 1
                 click.echo(f"failed: digest for {profile.name}: {exc}", err=True)

@@ -91,9 +91,24 @@ class DigestRequest:
     end: datetime | None = None
 
 
-def build_profile_digest(session: Session, config: Config, profile: Profile, now: datetime,
-                         request: DigestRequest, *, force: bool = False):  # type: ignore[no-untyped-def]
-    from aggregator.digest import build_digest, default_week, parse_week, week_bounds
+# a digest shows the best this many events of its period (the sections split them)
+DIGEST_PICKS = 40
+
+
+@dataclass
+class Period:
+    week_arg: Any                      # (year, week) or (first day, last day)
+    start: datetime
+    end: datetime
+    tz: str
+
+    @property
+    def key(self) -> str:
+        return sent_key(self.week_arg)
+
+
+def period_for(profile: Profile, config: Config, now: datetime, request: DigestRequest) -> Period:
+    from aggregator.digest import default_week, parse_week, week_bounds
     from aggregator.digest.model import range_bounds
 
     tz = profile_timezone(profile, config)
@@ -101,25 +116,53 @@ def build_profile_digest(session: Session, config: Config, profile: Profile, now
         week_arg: Any = (request.start.date(), (request.end - timedelta(microseconds=1)).date())
         start, end = range_bounds(*week_arg, tz)
     else:
-        year, week = parse_week(request.week) if request.week else default_week(now, tz)
-        week_arg = (year, week)
-        start, end = week_bounds(year, week, tz)
-    sent = sent_items(session, profile.name, exclude_week=sent_key(week_arg) if force else None)
-    deadline_end = start + timedelta(days=DEADLINE_DAYS)
-    filters = Filters(start=start, end=max(end, deadline_end))
-    ranked = rank_events(session, config, profile, now, filters, sent_ids=set(sent))
-    keep = []
-    for r in ranked:
-        ev = r.event
-        starts_in = ev["start"] is not None and start <= ev["start"] < end
-        if starts_in or ev.get("cfp_deadline") is not None:
-            keep.append(r)
-    groups = rank_groups_for(session, config, profile, now, Filters(limit=5))
-    ranked_ids = {r.event["id"] for r in keep}
-    sent_events = [event_dict(e) for e in session.scalars(
-        select(Event).where(Event.id.in_([i for i in sent if i not in ranked_ids])))]
-    digest = build_digest(profile, week_arg, keep, groups, sent, now, tz, sent_events=sent_events)
-    return digest
+        week_arg = parse_week(request.week) if request.week else default_week(now, tz)
+        start, end = week_bounds(*week_arg, tz)
+    return Period(week_arg, start, end, tz)
+
+
+class DigestBatch:
+    """What every digest of one run shares, read and indexed once: the candidate events of the
+    periods (starting in them, or closing a call within 14 days of their start), the groups."""
+
+    def __init__(self, session: Session, config: Config, now: datetime, periods: list[Period]) -> None:
+        from aggregator.ranking import build_index
+
+        self.config, self.now = config, now
+        lo = min((p.start for p in periods), default=now)
+        hi = max((max(p.end, p.start + timedelta(days=DEADLINE_DAYS)) for p in periods), default=now)
+        events = candidate_events(session, config, Filters(start=lo, end=hi, by_deadline=True))
+        self.index = build_index(events, config.industries)
+        self.groups = [group_dict(g, session, now) for g in session.scalars(select(Group))]
+        names = {g["name"] for g in self.groups}
+        self.group_events = [event_dict(e) for e in session.scalars(
+            select(Event).where(Event.group_name.in_(names), Event.start_utc >= now - timedelta(days=90)))]
+
+    def digest(self, session: Session, profile: Profile, period: Period, *, force: bool = False):  # type: ignore[no-untyped-def]
+        from aggregator.digest import build_digest
+        from aggregator.ranking import rank, rank_groups
+
+        sent = sent_items(session, profile.name, exclude_week=period.key if force else None)
+        feedback = feedback_for(session, profile.name)
+        window = (period.start, max(period.end, period.start + timedelta(days=DEADLINE_DAYS)))
+        ranked = rank(self.index, profile, self.now, window=window, feedback=feedback,
+                      sent_ids=set(sent), limit=DIGEST_PICKS)
+        keep = [r for r in ranked
+                if (r.event["start"] is not None and period.start <= r.event["start"] < period.end)
+                or r.event.get("cfp_deadline") is not None]
+        groups = rank_groups(self.groups, self.group_events, profile, self.now,
+                             taxonomy=self.config.industries, feedback=feedback, limit=5)
+        ranked_ids = {r.event["id"] for r in keep}
+        sent_events = [event_dict(e) for e in session.scalars(
+            select(Event).where(Event.id.in_([i for i in sent if i not in ranked_ids])))]
+        return build_digest(profile, period.week_arg, keep, groups, sent, self.now, period.tz,
+                            sent_events=sent_events)
+
+
+def build_profile_digest(session: Session, config: Config, profile: Profile, now: datetime,
+                         request: DigestRequest, *, force: bool = False):  # type: ignore[no-untyped-def]
+    period = period_for(profile, config, now, request)
+    return DigestBatch(session, config, now, [period]).digest(session, profile, period, force=force)
 
 
 def sent_key(week_arg: Any) -> str:
@@ -148,33 +191,52 @@ def smtp_password(config: Config) -> str | None:
 
 
 def send_digest(engine, config: Config, profile: Profile, now: datetime, request: DigestRequest,  # type: ignore[no-untyped-def]
-                *, force: bool = False) -> tuple[str, Any]:
-    """Build and send one digest; ("sent" | "skipped" | "empty", digest). Raises SendError."""
+                *, force: bool = False, batch: DigestBatch | None = None) -> tuple[str, Any]:
+    """Build and send one digest; ("sent" | "skipped" | "empty", digest or None). Raises SendError.
+
+    The send is recorded only after the SMTP server took the message: a failed send is retried by
+    the next run."""
     from aggregator.db import session_scope
     from aggregator.digest import build_message, send_message
 
     if not profile.email:
         raise ServiceError(f"profile {profile.name!r} has no email address")
+    period = period_for(profile, config, now, request)
     with session_scope(engine) as session:
-        digest = build_profile_digest(session, config, profile, now, request, force=force)
-        # a week is recorded as "2026-W49"; a --from/--to period by its first day
-        key = digest.week or digest.from_date.isoformat()
-        if not force and already_sent(session, profile.name, key) is not None:
-            return "skipped", digest
+        if not force and already_sent(session, profile.name, period.key) is not None:
+            return "skipped", _Label(period)
+        batch = batch or DigestBatch(session, config, now, [period])
+        digest = batch.digest(session, profile, period, force=force)
     if digest.is_empty and not force:
         return "empty", digest   # nobody wants a mail that says nothing
     msg = build_message(digest, config.settings.smtp.from_addr, profile.email, now=now)
     send_message(msg, config.settings.smtp, smtp_password(config))
     with session_scope(engine) as session:
-        row = already_sent(session, profile.name, key)
+        row = already_sent(session, profile.name, period.key)
         items = digest.sent_fingerprints()
         if row is None:
-            session.add(SentDigest(profile=profile.name, week=key,
+            session.add(SentDigest(profile=profile.name, week=period.key,
                                    sent_at=now, message_id=str(msg["Message-ID"]), recipient=profile.email,
                                    items=items))
         else:
             row.sent_at, row.message_id, row.items = now, str(msg["Message-ID"]), {**row.items, **items}
     return "sent", digest
+
+
+@dataclass
+class _Label:
+    """What a skipped send reports: the period's label."""
+
+    period: Period
+
+    @property
+    def label(self) -> str:
+        from aggregator.digest import week_label
+
+        first, last = self.period.week_arg
+        if isinstance(first, int):
+            return week_label(first, last)
+        return f"{first.isoformat()} to {last.isoformat()}"
 
 
 def add_feedback(session: Session, profile: str, event_id: str, signal: str, now: datetime) -> Event:
