@@ -195,6 +195,7 @@ class SourceWriter:
         self.type = source_type
         self.now = now
         self.result = StoreResult()
+        self.taken_ids: set[str] = set()
 
     # ------------------------------------------------------------ matching
     def _candidates(self, items: list[EventItem]) -> list[Event]:
@@ -271,6 +272,9 @@ class SourceWriter:
             for chunk in _chunks(list(set(urls)), 500):
                 for lk in s.scalars(select(EventSource).where(or_(EventSource.url.in_(chunk)))):
                     by_url[f"{lk.url}#{lk.snapshot.get('recurrence_id') or ''}"] = lk.event
+        global_ids = [stable_id(i.key) for i in items if i.key and i.key.startswith(("uid:", "url:"))]
+        for chunk in _chunks(list(set(global_ids)), 500):
+            self.taken_ids.update(s.scalars(select(Event.id).where(Event.id.in_(chunk))))
         buckets: dict[int, list[Event]] = {}
         for ev in self._candidates(items):
             if ev.start_utc is not None:
@@ -313,8 +317,23 @@ class SourceWriter:
         self.result.groups = len(groups)
         return self.result
 
+    def _event_id(self, item: EventItem) -> str:
+        """An iCal UID or a canonical URL names the event wherever it is listed: its id does not
+        depend on which source was stored first. A title key only means something in its source.
+        An id already taken by another event (a URL two different events share) falls back to
+        the source's own."""
+        assert item.key is not None
+        if item.key.startswith(("uid:", "url:")):
+            eid = stable_id(item.key)
+            if eid not in self.taken_ids:
+                self.taken_ids.add(eid)
+                return eid
+        eid = stable_id(self.source, item.key)
+        self.taken_ids.add(eid)
+        return eid
+
     def _add_event(self, item: EventItem) -> Event:
-        event = Event(id=stable_id(self.source, item.key), title=item.title,
+        event = Event(id=self._event_id(item), title=item.title,
                       first_seen=self.now, last_seen=self.now, start_utc=item.start_utc)
         self.session.add(event)
         event.links = []
@@ -324,7 +343,7 @@ class SourceWriter:
     def _new_event(self, item: EventItem) -> tuple[Event, bool]:
         """PostgreSQL: INSERT ... ON CONFLICT DO NOTHING on the event id; (event, inserted).
         A row another writer committed under the same id is used, not duplicated."""
-        eid = stable_id(self.source, item.key)
+        eid = self._event_id(item)
         inserted = self.session.execute(
             pg_insert(Event).values(id=eid, title=item.title, start_utc=item.start_utc,
                                     first_seen=self.now, last_seen=self.now, urls=[], kinds=[],

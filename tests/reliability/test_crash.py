@@ -114,10 +114,10 @@ def test_sigkill_at_any_moment_leaves_whole_sources_and_recovers(site) -> None: 
         assert integrity(db) == "ok"
         assert link_counts(db) == ref_links, f"{db.name}: links per source differ from the reference run"
         got = records(db)
-        # events that several sources list take their id from the source stored first, so a crawl
-        # killed after storing another of those sources first gives them other ids (see
-        # test_merged_event_ids_do_not_depend_on_which_source_was_stored_first); compare those
-        # by title, start and status, and every other record exactly
+        # an event several sources list under one UID or URL has the same id whatever source was
+        # stored first (test_merged_event_ids_do_not_depend_on_which_source_was_stored_first); one
+        # merged by title and time alone takes the id of the source stored first, so merged events
+        # are compared by title, start and status, and every other record exactly
         single = {k: v for k, v in ref_records.items() if v[2] == 1}
         got_single = {k: v for k, v in got.items() if v[2] == 1}
         missing = sorted(set(single) - set(got_single))
@@ -135,8 +135,6 @@ def test_sigkill_at_any_moment_leaves_whole_sources_and_recovers(site) -> None: 
         print(f"{db.name}: recovered; {len(moved)} merged events got another id: {moved}")
 
 
-@pytest.mark.xfail(strict=True, reason="aggregator/store.py: a merged event's id is stable_id(first "
-                   "source stored, its key), so it depends on the order sources are stored")
 def test_merged_event_ids_do_not_depend_on_which_source_was_stored_first(site) -> None:  # type: ignore[no-untyped-def]
     tmp, cfg = site
     ids = []
