@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from dataclasses import dataclass
 
 from aggregator import constants as C
 from aggregator.config_types import Industry
@@ -132,14 +132,35 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
-@lru_cache(maxsize=8)
-def _industry_patterns(key: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, re.Pattern[str]]]:
-    out = []
-    for slug, words in key:
-        alts = sorted({re.escape(_fold(w)) for w in words if w.strip()}, key=len, reverse=True)
+_TOKEN = re.compile(r"[\w-]+")
+
+
+@dataclass
+class _IndustryMatcher:
+    """Per industry: the regex of its words, and the first token of each word (a text without
+    any of those tokens cannot match, so its regex is not run)."""
+
+    patterns: list[tuple[str, re.Pattern[str], frozenset[str]]]
+
+
+_MATCHERS: dict[int, tuple[Mapping[str, Industry], _IndustryMatcher]] = {}
+
+
+def _matcher(taxonomy: Mapping[str, Industry]) -> _IndustryMatcher:
+    cached = _MATCHERS.get(id(taxonomy))
+    if cached is not None and cached[0] is taxonomy:
+        return cached[1]
+    patterns = []
+    for slug, ind in sorted(taxonomy.items()):
+        words = {_fold(w) for w in [*ind.keywords, *ind.synonyms, ind.label] if w.strip()}
+        alts = sorted((re.escape(w) for w in words), key=len, reverse=True)
+        firsts = frozenset(t[0] for t in (_TOKEN.findall(w) for w in words) if t)
         if alts:
-            out.append((slug, re.compile(r"(?<![\w-])(" + "|".join(alts) + r")(?![\w-])")))
-    return out
+            rx = re.compile(r"(?<![\w-])(" + "|".join(alts) + r")(?![\w-])")
+            patterns.append((slug, rx, firsts))
+    matcher = _IndustryMatcher(patterns)
+    _MATCHERS[id(taxonomy)] = (taxonomy, matcher)
+    return matcher
 
 
 def _twice(rx: re.Pattern[str], text: str) -> bool:
@@ -152,12 +173,13 @@ def industries_for(title: str, description: str | None, tags: Iterable[str],
                    taxonomy: Mapping[str, Industry], hints: Iterable[str] = ()) -> list[str]:
     """Industries whose keywords the title or tags name (two hits in the description also count),
     plus the source's hints and every parent of what was found."""
-    key = tuple(sorted((s, tuple(i.keywords + i.synonyms + [i.label])) for s, i in taxonomy.items()))
     head = _fold(" ".join([title, *tags]))
     body = _fold((description or "")[:3000])
+    head_tokens, body_tokens = set(_TOKEN.findall(head)), set(_TOKEN.findall(body))
     found = [h for h in hints if h in taxonomy]
-    for slug, rx in _industry_patterns(key):
-        if rx.search(head) or _twice(rx, body):
+    for slug, rx, firsts in _matcher(taxonomy).patterns:
+        if (not firsts.isdisjoint(head_tokens) and rx.search(head)) or (
+                not firsts.isdisjoint(body_tokens) and _twice(rx, body)):
             found.append(slug)
     result = list(dict.fromkeys(found))
     for slug in list(result):

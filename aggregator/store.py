@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from aggregator import constants as C
 from aggregator.dedup import same_event
@@ -186,6 +186,24 @@ def _fmt(value: Any) -> str | None:
     return str(value)
 
 
+# the light rows of the events starting in [lo, hi): one statement, compiled once
+_CANDIDATES = (
+    select(Event.id, Event.title, Event.start_utc, Event.end_utc, Event.all_day, Event.city,
+           Event.country, Event.online)
+    .where(Event.start_utc >= bindparam("lo", type_=Event.start_utc.type),
+           Event.start_utc < bindparam("hi", type_=Event.start_utc.type))
+    .order_by(Event.start_utc))
+
+
+@dataclass
+class _Candidate:
+    """A stored event `_find` compares an item with: its id and the fields same_event reads."""
+
+    id: str
+    fields: dict[str, Any]
+    event: Event | None = None     # set for events created in this batch
+
+
 class SourceWriter:
     """Stores one source's batch inside the caller's transaction."""
 
@@ -196,13 +214,15 @@ class SourceWriter:
         self.now = now
         self.result = StoreResult()
         self.taken_ids: set[str] = set()
+        self.listed_here: set[str] = set()   # events this source lists (never matched twice)
 
     # ------------------------------------------------------------ matching
-    def _candidates(self, items: list[EventItem]) -> list[Event]:
+    def _candidates(self, items: list[EventItem]) -> list[_Candidate]:
         """The stored events `_find` may compare the items with: those starting in the hour
-        buckets it looks at (the item's hour +-1, +-40 for all-day items), in start order.
-        Loading only these, not every event between the batch's first and last start, keeps a
-        source's cost independent of the database's size."""
+        buckets it looks at (the item's hour +-1, +-40 for all-day items), in start order, as
+        light rows (the full record is loaded only for a match). Loading only these, not every
+        event between the batch's first and last start, keeps a source's cost independent of
+        the database's size."""
         spans = []
         for i in items:
             if i.start_utc is not None:
@@ -217,15 +237,18 @@ class SourceWriter:
                 merged[-1][1] = max(merged[-1][1], hi)
             else:
                 merged.append([lo, hi])
-        rows: list[Event] = []
-        for chunk in _chunks(merged, 200):
-            conds = [and_(Event.start_utc >= _hour_start(lo), Event.start_utc < _hour_start(hi))
-                     for lo, hi in chunk]
-            rows += self.session.scalars(select(Event).where(or_(*conds)).order_by(Event.start_utc))
+        rows: list[_Candidate] = []
+        for lo, hi in merged:
+            for row in self.session.execute(_CANDIDATES, {"lo": _hour_start(lo), "hi": _hour_start(hi)}):
+                rows.append(_Candidate(row.id, {
+                    "title": row.title, "start_utc": row.start_utc, "end_utc": row.end_utc,
+                    "all_day": row.all_day, "city": row.city, "country": row.country,
+                    "online": row.online}))
         return rows
 
     def _find(self, item: EventItem, own: dict[str, EventSource],
-              by_uid: dict[str, Event], by_url: dict[str, Event], buckets: dict[int, list[Event]]) -> tuple[Event | None, EventSource | None]:
+              by_uid: dict[str, Event], by_url: dict[str, Event], buckets: dict[int, list[_Candidate]]
+              ) -> tuple[Event | None, EventSource | None]:
         link = own.get(item.key or "")
         if link is not None:
             return link.event, link
@@ -243,14 +266,11 @@ class SourceWriter:
         hour = int(item.start_utc.timestamp() // 3600)
         span = range(hour - 40, hour + 41) if item.all_day else range(hour - 1, hour + 2)
         for h in span:
-            for ev in buckets.get(h, []):
-                if any(lk.source == self.source and lk.active for lk in ev.links):
+            for cand in buckets.get(h, []):
+                if cand.id in self.listed_here:
                     continue   # one source never lists one event twice
-                other = {"title": ev.title, "start_utc": ev.start_utc, "end_utc": ev.end_utc,
-                         "all_day": ev.all_day, "city": ev.city, "country": ev.country,
-                         "online": ev.online}
-                if same_event(probe, other):
-                    return ev, None
+                if same_event(probe, cand.fields):
+                    return cand.event or self.session.get(Event, cand.id), None
         return None, None
 
     # ------------------------------------------------------------ writing
@@ -260,7 +280,9 @@ class SourceWriter:
         lock_source(s, self.source)
         lock_matching(s)
         pg = is_postgresql(s)
-        own = {lk.key: lk for lk in s.scalars(select(EventSource).where(EventSource.source == self.source))}
+        own = {lk.key: lk for lk in s.scalars(select(EventSource).where(EventSource.source == self.source)
+                                              .options(selectinload(EventSource.event)))}
+        self.listed_here = {lk.event_id for lk in own.values() if lk.active}
         uids = [i.uid for i in items if i.uid]
         urls = [u for i in items for u in i.urls]
         by_uid: dict[str, Event] = {}
@@ -275,10 +297,11 @@ class SourceWriter:
         global_ids = [stable_id(i.key) for i in items if i.key and i.key.startswith(("uid:", "url:"))]
         for chunk in _chunks(list(set(global_ids)), 500):
             self.taken_ids.update(s.scalars(select(Event.id).where(Event.id.in_(chunk))))
-        buckets: dict[int, list[Event]] = {}
-        for ev in self._candidates(items):
-            if ev.start_utc is not None:
-                buckets.setdefault(int(ev.start_utc.timestamp() // 3600), []).append(ev)
+        buckets: dict[int, list[_Candidate]] = {}
+        for cand in self._candidates(items):
+            start = cand.fields["start_utc"]
+            if start is not None:
+                buckets.setdefault(int(start.timestamp() // 3600), []).append(cand)
 
         seen_keys: set[str] = set()
         for item in items:
@@ -290,7 +313,11 @@ class SourceWriter:
             if event is None:
                 event, is_new = self._new_event(item) if pg else (self._add_event(item), True)
                 if is_new:
-                    buckets.setdefault(int(item.start_utc.timestamp() // 3600), []).append(event)
+                    buckets.setdefault(int(item.start_utc.timestamp() // 3600), []).append(
+                        _Candidate(event.id, {"title": item.title, "start_utc": item.start_utc,
+                                              "end_utc": item.end_utc, "all_day": item.all_day,
+                                              "city": item.city, "country": item.country,
+                                              "online": item.online}, event))
             record = False
             if link is None:
                 link = EventSource(source=self.source, key=item.key, url=item.url, uid=item.uid,
@@ -305,6 +332,7 @@ class SourceWriter:
                     record = True
                 link.snapshot = snap
                 link.url, link.uid, link.active, link.last_seen = item.url, item.uid, True, self.now
+            self.listed_here.add(event.id)
             if item.uid:
                 by_uid[f"{item.uid}#{item.recurrence_id or ''}"] = event
             for u in item.urls:
