@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
@@ -507,6 +507,8 @@ def record_health(session: Session, name: str, type_: str, url: str, done: Sourc
 def touch_source(session: Session, name: str, now: datetime) -> None:
     """An unchanged source (304 or same bytes): its events are still listed."""
     lock_source(session, name)
-    for link in session.scalars(select(EventSource).where(EventSource.source == name, EventSource.active)):
-        link.last_seen = now
-        link.event.last_seen = now
+    listed = select(EventSource.event_id).where(EventSource.source == name, EventSource.active.is_(True))
+    session.execute(update(Event).where(Event.id.in_(listed)).values(last_seen=now)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(EventSource).where(EventSource.source == name, EventSource.active.is_(True))
+                    .values(last_seen=now).execution_options(synchronize_session=False))

@@ -97,3 +97,19 @@ def test_unusable_database_path_is_one_clear_error(tmp_path) -> None:  # type: i
     blocker.write_text("not a folder")
     with pytest.raises(db.DatabaseError, match="cannot create the database folder"):
         db.open_database(f"sqlite:///{blocker / 'sub' / 'x.db'}")
+
+
+def test_an_unchanged_source_only_refreshes_last_seen(db_url: str) -> None:
+    from aggregator.store import touch_source
+
+    store_items(db_url, sample_items())
+    later = NOW + timedelta(days=7)
+    engine = db.open_database(db_url)
+    with db.session_scope(engine) as s:
+        touch_source(s, "berlin-py", later)
+    with db.session_scope(engine) as s:
+        events = list(s.scalars(select(Event)))
+        assert events and all(e.last_seen == later and e.first_seen == NOW for e in events)
+        assert all(lk.last_seen == later for lk in s.scalars(select(EventSource)))
+        assert s.scalar(select(EventChange.id)) is None, "a 304 records no change"
+    engine.dispose()
