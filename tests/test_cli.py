@@ -179,3 +179,46 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert (cmd.help or "").strip(), f"command {name!r} has no help text"
         assert re.search(rf"eventscout[^\n`]* {re.escape(name)}\b", readme), \
             f"command {name!r} is not shown in README.md"
+
+
+PROFILES = """[[profile]]
+name = "ana"
+email = "ana@example.org"
+interests = ["data engineering^2", "python", "mentoring"]
+industries = ["data"]
+location = "Berlin, DE"
+radius_km = 50
+online = true
+"""
+
+
+def test_rank_explains_and_feedback_teaches_it(config_dir: Path, seeded: str) -> None:
+    (config_dir / "profiles.toml").write_text(PROFILES, encoding="utf-8")
+    ranked = json.loads(invoke(config_dir, seeded, "rank", "--profile", "ana", "--explain",
+                               "--format", "json").output)
+    assert ranked[0]["title"] == "PyData Berlin Meetup: Data Engineering with Python"
+    assert "matches 'data engineering' in title" in ranked[0]["reasons"]
+    assert ranked[0]["components"]["text"] > 0 and "score" in ranked[0]
+    assert [r["score"] for r in ranked] == sorted((r["score"] for r in ranked), reverse=True)
+    table = invoke(config_dir, seeded, "rank", "--profile", "ana", "--explain").output
+    assert "why: matches 'data engineering' in title" in table and "score: text +" in table
+
+    hidden = ranked[0]["id"]
+    result = invoke(config_dir, seeded, "feedback", "--profile", "ana", hidden, "hide")
+    assert result.exit_code == 0 and "ana: hide" in result.output
+    after = json.loads(invoke(config_dir, seeded, "rank", "--profile", "ana", "--format", "json").output)
+    assert hidden not in [r["id"] for r in after], "a hidden event is never recommended again"
+
+    bad = invoke(config_dir, seeded, "feedback", "--profile", "ana", "nope", "like")
+    assert bad.exit_code == 2 and "no event with id 'nope'" in bad.output
+    unknown = invoke(config_dir, seeded, "rank", "--profile", "bob")
+    assert unknown.exit_code == 2 and "unknown profile 'bob'; configured: ana" in unknown.output
+
+
+def test_rank_with_nothing_matching_gives_a_hint(config_dir: Path, seeded: str) -> None:
+    (config_dir / "profiles.toml").write_text(PROFILES.replace('online = true', 'online = false\n'
+                                              'kinds = ["hackathon"]'), encoding="utf-8")
+    result = invoke(config_dir, seeded, "rank", "--profile", "ana")
+    assert result.exit_code == 0
+    assert "nothing matches profile 'ana' yet. Hints:" in result.output
+    assert invoke(config_dir, seeded, "rank", "--profile", "ana", "--format", "json").output.strip() == "[]"
