@@ -148,7 +148,12 @@ class Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # the last line of defence for the user: one line, exit 1
+            from aggregator.db import BUSY_TIMEOUT_S, is_locked
+
             app = ctx.find_object(App)
+            if is_locked(exc):
+                raise Abort(f"the database is busy: another process kept it locked for over "
+                            f"{BUSY_TIMEOUT_S:g} s (EVENTSCOUT_BUSY_TIMEOUT); try again later") from None
             if app is not None and app.verbose:
                 raise
             raise Abort(f"{type(exc).__name__}: {exc} (run with -v for details)") from None

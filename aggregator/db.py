@@ -14,11 +14,25 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-BUSY_TIMEOUT_S = 30
+def busy_timeout_s() -> float:
+    """How long a writer waits for another process's lock on SQLite before giving up
+    (EVENTSCOUT_BUSY_TIMEOUT seconds, default 30)."""
+    try:
+        return max(0.0, float(os.environ.get("EVENTSCOUT_BUSY_TIMEOUT", "30")))
+    except ValueError:
+        return 30.0
+
+
+BUSY_TIMEOUT_S = busy_timeout_s()
 
 
 class DatabaseError(Exception):
     """The database cannot be used; the message says what to do."""
+
+
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (another process held a write lock past the busy timeout)."""
+    return "database is locked" in str(getattr(exc, "orig", None) or exc)
 
 
 def default_url() -> str:
@@ -34,7 +48,7 @@ def resolve_url(explicit: str | None, configured: str | None) -> str:
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

@@ -209,7 +209,10 @@ def send_digest(engine, config: Config, profile: Profile, now: datetime, request
         digest = batch.digest(session, profile, period, force=force)
     if digest.is_empty and not force:
         return "empty", digest   # nobody wants a mail that says nothing
-    msg = build_message(digest, config.settings.smtp.from_addr, profile.email, now=now)
+    # the first send of a period has the period's own Message-ID: if this process dies after the
+    # server took the mail but before the send is recorded, the retry is the same message
+    msg = build_message(digest, config.settings.smtp.from_addr, profile.email, now=now,
+                        per_period_id=not force)
     send_message(msg, config.settings.smtp, smtp_password(config))
     with session_scope(engine) as session:
         row = already_sent(session, profile.name, period.key)

@@ -290,7 +290,7 @@ def test_send_delivers_text_html_and_ics_once_and_force_sends_again(
     assert msg["Subject"] == "Your events for 2027-W06: 3 picks, 1 deadline, 1 group"
     assert msg["From"] == SENDER and msg["To"] == RECIPIENT
     assert msg["Date"] == "Sun, 07 Feb 2027 18:00:00 +0000"
-    assert msg["Message-ID"] == "<eventscout.ana.2027-W06.20270207T190000@example.org>"
+    assert msg["Message-ID"] == "<eventscout.ana.2027-W06.digest@example.org>", "one id per profile and week"
     assert msg["List-Unsubscribe"] == "<mailto:digest@example.org?subject=unsubscribe%20ana>"
 
     assert msg.get_content_type() == "multipart/mixed"

@@ -49,9 +49,13 @@ def _token(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", clean(text)).strip("-") or "x"
 
 
-def message_id(digest: Digest, sender: Address, now: datetime) -> str:
-    """Unique per sending instant, readable, and free of anything random (replays are exact)."""
-    stamp = now.astimezone(digest.tz).strftime("%Y%m%dT%H%M%S")
+def message_id(digest: Digest, sender: Address, now: datetime, *, per_period: bool = False) -> str:
+    """Unique per sending instant, readable, and free of anything random (replays are exact).
+
+    ``per_period``: one id for the profile's period, whenever it is sent, so a send repeated after
+    a crash (the server took the mail, the record of it was lost) reaches mail clients as the
+    same message, which they show once."""
+    stamp = "digest" if per_period else now.astimezone(digest.tz).strftime("%Y%m%dT%H%M%S")
     domain = _token(sender.domain) if sender.domain else "eventscout.invalid"
     return f"<eventscout.{_token(digest.profile)}.{_token(digest.label)}.{stamp}@{domain}>"
 
@@ -62,10 +66,12 @@ def build_message(
     to_addr: str | None = None,
     *,
     now: datetime | None = None,
+    per_period_id: bool = False,
 ) -> EmailMessage:
     """The digest email from ``from_addr`` to ``to_addr`` (default: the profile's email).
 
-    ``now`` (default ``digest.now``) sets the Date and Message-ID headers.
+    ``now`` (default ``digest.now``) sets the Date and Message-ID headers; with
+    ``per_period_id`` the Message-ID is the period's own (see ``message_id``).
     """
     now = now or digest.now
     recipient_text = to_addr or digest.email
@@ -79,7 +85,7 @@ def build_message(
     msg["From"] = sender
     msg["To"] = recipient
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id(digest, sender, now)
+    msg["Message-ID"] = message_id(digest, sender, now, per_period=per_period_id)
     unsubscribe = quote(f"unsubscribe {clean(digest.profile)}")
     msg["List-Unsubscribe"] = f"<mailto:{sender.addr_spec}?subject={unsubscribe}>"
     msg["Auto-Submitted"] = "auto-generated"
