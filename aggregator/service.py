@@ -126,7 +126,7 @@ class DigestBatch:
     periods (starting in them, or closing a call within 14 days of their start), the groups."""
 
     def __init__(self, session: Session, config: Config, now: datetime, periods: list[Period]) -> None:
-        from aggregator.ranking import build_index
+        from aggregator.ranking import build_index, index_groups
 
         self.config, self.now = config, now
         lo = min((p.start for p in periods), default=now)
@@ -137,6 +137,7 @@ class DigestBatch:
         names = {g["name"] for g in self.groups}
         self.group_events = [event_dict(e) for e in session.scalars(
             select(Event).where(Event.group_name.in_(names), Event.start_utc >= now - timedelta(days=90)))]
+        self.group_index = index_groups(self.groups, self.group_events, config.industries)
 
     def digest(self, session: Session, profile: Profile, period: Period, *, force: bool = False):  # type: ignore[no-untyped-def]
         from aggregator.digest import build_digest
@@ -151,7 +152,8 @@ class DigestBatch:
                 if (r.event["start"] is not None and period.start <= r.event["start"] < period.end)
                 or r.event.get("cfp_deadline") is not None]
         groups = rank_groups(self.groups, self.group_events, profile, self.now,
-                             taxonomy=self.config.industries, feedback=feedback, limit=5)
+                             taxonomy=self.config.industries, feedback=feedback, limit=5,
+                             prepared=self.group_index)
         ranked_ids = {r.event["id"] for r in keep}
         sent_events = [event_dict(e) for e in session.scalars(
             select(Event).where(Event.id.in_([i for i in sent if i not in ranked_ids])))]

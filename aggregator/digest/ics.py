@@ -7,8 +7,10 @@ cancelled events carry STATUS:CANCELLED.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,11 +144,16 @@ def build_calendar(
     if name:
         cal.add("x-wr-calname", clean(name))
     seen: set[str] = set()
+    days: list[date] = []
     for event, reasons in entries:
         uid = event_uid(event)
         if uid in seen:
             continue
         seen.add(uid)
+        for key in ("start", "end"):
+            value = event.get(key)
+            if isinstance(value, date):
+                days.append(value.date() if isinstance(value, datetime) else value)
         vevent = _event_vevent(event, now, reasons)
         if vevent is not None:
             cal.add_component(vevent)
@@ -155,8 +162,24 @@ def build_calendar(
             deadline = _deadline_vevent(event, now, zone)
             if deadline is not None:
                 cal.add_component(deadline)
-    cal.add_missing_timezones()
+    # the zones' rules for the years the events span (not 1970-2038), each zone computed once
+    first = min(days, default=now.date()).year - 1
+    last = max(days, default=now.date()).year + 1
+    for position, tzid in enumerate(sorted(cal.get_missing_tzids())):
+        timezone = _vtimezone(tzid, first, last)
+        if timezone is not None:
+            cal.subcomponents.insert(position, copy.deepcopy(timezone))
     return cal
+
+
+@lru_cache(maxsize=256)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone | None:
+    """The VTIMEZONE of a zone for those years (computing one costs tens of milliseconds)."""
+    try:
+        return icalendar.Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1),
+                                            last_date=date(last_year, 12, 31))
+    except ValueError:
+        return None
 
 
 def events_to_ics(events: Iterable[dict[str, Any]], now: datetime,

@@ -52,11 +52,11 @@ person's night sink), price, status (postponed sinks), novelty (already sent sin
 
 from __future__ import annotations
 
-from aggregator.ranking.groups import rank_groups
+from aggregator.ranking.groups import GroupIndex, index_groups, rank_groups
 from aggregator.ranking.index import KIND_GOALS, EventIndex, build_index
 from aggregator.ranking.score import WEIGHTS, ProfileQuery, Ranked, prepare, rank
 
 __all__ = [
-    "KIND_GOALS", "WEIGHTS", "EventIndex", "ProfileQuery", "Ranked", "build_index", "prepare",
-    "rank", "rank_groups",
+    "KIND_GOALS", "WEIGHTS", "EventIndex", "GroupIndex", "ProfileQuery", "Ranked", "build_index",
+    "index_groups", "prepare", "rank", "rank_groups",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -43,25 +44,19 @@ def _activity(group: Mapping[str, Any], own: list[dict], now: datetime) -> tuple
             sum(now <= s < now + WINDOW for s in starts))
 
 
-def rank_groups(
-    groups: list[dict],
-    events: Iterable[dict],
-    profile: Profile,
-    now: datetime,
-    *,
-    taxonomy: Mapping[str, Industry] | None = None,
-    feedback: Iterable[Mapping[str, Any]] = (),
-    limit: int | None = None,
-    explain: bool = False,
-) -> list[Ranked]:
-    """Groups (SPEC group objects, optionally with `description`), best first.
+@dataclass
+class GroupIndex:
+    """Groups indexed as documents (name, description, tags, their events' titles): built once,
+    ranked for many profiles."""
 
-    Each group is matched as one document made of its name, description, tags and the titles
-    of its events (events whose `group` is the group's name); online-only groups count as
-    online. Active groups rank higher: an `activity` component from `events_last_90d` and
-    `events_next_90d` (computed from `events` when the group lacks them); a group with no
-    event in either period sinks.
-    """
+    groups: list[dict]
+    docs: list[dict]
+    by_group: dict[str, list[dict]]
+    index: Any
+
+
+def index_groups(groups: list[dict], events: Iterable[dict],
+                 taxonomy: Mapping[str, Industry] | None = None) -> GroupIndex:
     by_group: dict[str, list[dict]] = {}
     for event in events:
         if event.get("group"):
@@ -85,7 +80,34 @@ def rank_groups(
             "online": online, "group": group.get("name"),
             "language": group.get("language"),
         })
-    index = build_index(docs, taxonomy)
+    return GroupIndex(groups, docs, by_group, build_index(docs, taxonomy))
+
+
+def rank_groups(
+    groups: list[dict],
+    events: Iterable[dict],
+    profile: Profile,
+    now: datetime,
+    *,
+    taxonomy: Mapping[str, Industry] | None = None,
+    feedback: Iterable[Mapping[str, Any]] = (),
+    limit: int | None = None,
+    explain: bool = False,
+    prepared: GroupIndex | None = None,
+) -> list[Ranked]:
+    """Groups (SPEC group objects, optionally with `description`), best first.
+
+    Each group is matched as one document made of its name, description, tags and the titles
+    of its events (events whose `group` is the group's name); online-only groups count as
+    online. Active groups rank higher: an `activity` component from `events_last_90d` and
+    `events_next_90d` (computed from `events` when the group lacks them); a group with no
+    event in either period sinks.
+
+    ``prepared``: the result of ``index_groups`` for these groups and events (ranking many
+    profiles reuses it).
+    """
+    prepared = prepared or index_groups(groups, events, taxonomy)
+    groups, docs, by_group, index = prepared.groups, prepared.docs, prepared.by_group, prepared.index
     ranked = rank(index, profile, now, feedback=feedback, explain=explain, timeless=True)
     row_of = {id(doc): row for row, doc in enumerate(docs)}
     out: list[Ranked] = []
