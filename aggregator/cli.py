@@ -460,7 +460,8 @@ def collect(app: App, names: tuple[str, ...], queue: str | None, fmt: str) -> No
         import json
 
         data = dataclasses.asdict(summary)
-        data["stats"] = {k: v for k, v in summary.stats.items() if k.startswith(("eventscout/", "downloader/response_status"))}
+        data["stats"] = {k: v for k, v in summary.stats.items()
+                         if k.startswith(("eventscout/", "downloader/response_status"))}
         click.echo(json.dumps(data, indent=2, default=str))
     else:
         for name, reason in sorted(summary.failed.items()):

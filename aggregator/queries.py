@@ -82,18 +82,18 @@ def iso_week_bounds(week: str, tz: str = "UTC") -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
-def _statement(filters: Filters, config: Config) -> Select[tuple[Event]]:
+def _statement(filters: Filters, config: Config) -> Select[Any]:
     stmt = select(Event)
     conds = []
     if filters.start is not None or filters.end is not None:
-        span = []
+        span: list[Any] = []
         if filters.start is not None:
             span.append(Event.start_utc >= filters.start)
         if filters.end is not None:
             span.append(Event.start_utc < filters.end)
         by_start = and_(*span)
         if filters.by_deadline:
-            dl = [Event.cfp_deadline_utc.is_not(None)]
+            dl: list[Any] = [Event.cfp_deadline_utc.is_not(None)]
             if filters.start is not None:
                 dl.append(Event.cfp_deadline_utc >= filters.start)
             if filters.end is not None:

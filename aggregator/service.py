@@ -114,10 +114,10 @@ def period_for(profile: Profile, config: Config, now: datetime, request: DigestR
     tz = profile_timezone(profile, config)
     if request.start is not None and request.end is not None:
         week_arg: Any = (request.start.date(), (request.end - timedelta(microseconds=1)).date())
-        start, end = range_bounds(*week_arg, tz)
+        start, end = range_bounds(week_arg[0], week_arg[1], tz)
     else:
         week_arg = parse_week(request.week) if request.week else default_week(now, tz)
-        start, end = week_bounds(*week_arg, tz)
+        start, end = week_bounds(week_arg[0], week_arg[1], tz)
     return Period(week_arg, start, end, tz)
 
 

@@ -61,7 +61,8 @@ def detect(url: str, user_agent: str, *, depth: int = 0) -> tuple[str, str, dict
             raise AdminError(f"{url}: looks like JSON but does not parse") from None
         if isinstance(data, dict) and str(data.get("version", "")).startswith("https://jsonfeed.org"):
             return C.FEED, final, {}
-        if isinstance(data, list) and data and isinstance(data[0], dict) and {"name", "startDate", "url"} <= set(data[0]):
+        first = data[0] if isinstance(data, list) and data else None
+        if isinstance(first, dict) and {"name", "startDate", "url"} <= set(first):
             return C.JSON, final, {"preset": "confs-tech"}
         raise AdminError(f"{url}: a JSON file without a known preset; add it to sources.toml by hand "
                          "with a [source.fields] mapping")

@@ -118,11 +118,12 @@ def _cfp_utc(value: str | None, tz: str | None) -> datetime | None:
 def merge(links: list[EventSource]) -> dict[str, Any]:
     """The record from every active source's snapshot: the richest value of each field."""
     active = [lk for lk in links if lk.active] or list(links)
-    by_type = sorted(active, key=lambda lk: (TYPE_RANK.get(lk.snapshot.get("type"), 9), lk.first_seen, lk.id or 0))
+    by_type = sorted(active, key=lambda lk: (TYPE_RANK.get(lk.snapshot.get("type") or "", 9), lk.first_seen,
+                                             lk.id or 0))
     # times: a timed record beats a date-only one; the newest change beats older news
     by_time = sorted(active, key=lambda lk: (lk.snapshot.get("all_day", False),
                                              -lk.changed_at.timestamp(),
-                                             TYPE_RANK.get(lk.snapshot.get("type"), 9)))
+                                             TYPE_RANK.get(lk.snapshot.get("type") or "", 9)))
     snaps = [lk.snapshot for lk in by_type]
     timed = by_time[0].snapshot
 

@@ -42,7 +42,8 @@ def main() -> int:
     db = f"sqlite:///{tmp / 'eval.db'}"
     expected = load_expected(eval_dir, origin)
     lo, hi = window(expected)
-    for label, site, now in (("first crawl", "site", expected["now"]), ("second crawl", "site_v2", expected["v2"]["now"])):
+    crawls = (("first crawl", "site", expected["now"]), ("second crawl", "site_v2", expected["v2"]["now"]))
+    for label, site, now in crawls:
         root = materialise(eval_dir / site, tmp / site, origin)
         server = SiteServer(root, port).start()
         try:

@@ -4,8 +4,9 @@ The source's ``[source.select]`` table says where each field is: ``item`` select
 listing entry on the page, and every other key (``title``, ``url``, ``start``, ``end``,
 ``location``, ``description`` or any other ``EventItem`` field; ``kind`` and ``status``
 fill ``kind_text`` / ``status_text``) is a selector evaluated relative to that entry.
-``location`` is split into venue, address and city ("Online" marks the event online). A selector is XPath when it starts with ``/``, ``./``, ``../`` or
-``(``, and CSS otherwise (parsel's ``::text`` and ``::attr(name)`` work). A selector
+``location`` is split into venue, address and city ("Online" marks the event online).
+A selector is XPath when it starts with ``/``, ``./``, ``../`` or ``(``, and CSS otherwise
+(parsel's ``::text`` and ``::attr(name)`` work). A selector
 that picks an element rather than a string gives its text content, or, for URL and time
 fields, its ``href`` / ``datetime`` attribute.
 

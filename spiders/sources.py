@@ -183,13 +183,13 @@ class SourceSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("eventscout/bodies_unchanged")
                 state.content_hash = digest
             if not state.not_modified:
-                out = self._parse(src, response, followed, state)
+                out = self._parse_document(src, response, followed, state)
         yield from out
         state.pending -= 1
         if state.pending == 0:
             yield self._done(src.name, state)
 
-    def _parse(self, src: SourceConfig, response: Response, followed: bool, state: _Progress) -> list[Any]:
+    def _parse_document(self, src: SourceConfig, response: Response, followed: bool, state: _Progress) -> list[Any]:
         run = context.from_settings(self.settings)
         ctx = ParseContext(
             now=run.now, horizon_days=run.config.settings.horizon_days,
@@ -275,7 +275,7 @@ class SourceSpider(scrapy.Spider):
                                  content_hash=digest, not_modified=int(not_modified))
             if not not_modified:
                 state = _Progress(items=int(stored.get("items") or 0))
-                out = self._parse(src, response, followed, state)
+                out = self._parse_document(src, response, followed, state)
                 if state.error:
                     shared.set_state(name, error=state.error)
                 items = [o for o in out if not isinstance(o, scrapy.Request)]

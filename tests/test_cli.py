@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 
 from aggregator.cli import cli
-from helpers import ROOT
 
 SPEC_EVENT_FIELDS = {"id", "title", "description", "url", "start", "end", "timezone", "all_day", "venue",
                      "city", "country", "online", "kinds", "goals", "industries", "tags", "status", "price",

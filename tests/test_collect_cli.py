@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from aggregator.demo import materialize
-from helpers import run_cli
 
 NOW = datetime(2027, 3, 3, 8, 0, tzinfo=UTC)
 

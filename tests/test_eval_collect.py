@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from helpers import run_cli
 from evalcheck import check_v2, compare, load_expected, window
+from helpers import run_cli
 from sitesrv import SiteServer, eval_config, free_port, materialise
 
 
@@ -44,7 +43,8 @@ def crawled(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: 
             d = ev.get("cfp_deadline")
             if d and ev["id"] not in ids and lo.date().isoformat() <= d[:10] < hi.date().isoformat():
                 stored.append(ev)
-        runs[label] = {"config": cfg, "db": db, "now": now, "exit": res.returncode, "summary": json.loads(res.stdout) if res.stdout else {},
+        runs[label] = {"config": cfg, "db": db, "now": now, "exit": res.returncode,
+                       "summary": json.loads(res.stdout) if res.stdout else {},
                        "stderr": res.stderr, "events": stored, "sources": json.loads(health.stdout),
                        "log": server.requests()}
     return expected, runs

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from helpers import NOW, sample_items, store_items
 from sqlalchemy import select
 
 from aggregator import db
 from aggregator.models import Event, EventChange, EventSource, Feedback, Group, SentDigest, Source
-from helpers import NOW, sample_items, store_items
 
 
 def test_migrations_reach_head_and_are_idempotent(db_url: str) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sitesrv import SiteServer
 
 from aggregator.cli import cli
-from sitesrv import SiteServer
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Py</title><link>http://x/</link>
 <description>d</description><item><title>Meetup</title><link>http://x/1</link>

@@ -33,7 +33,8 @@ Hard constraints (an event that breaks one is never returned)
 -------------------------------------------------------------
 cancelled; hidden by feedback; outside the window; mentions an ``exclude`` phrase (whole words,
 after folding and light stemming, in title, description, tags, organizer or group); none of
-``kinds`` when the profile lists kinds; price above ``max_price`` (free and unknown pass, and so do calls for speakers and awards:
+``kinds`` when the profile lists kinds; price above ``max_price`` (free and unknown pass, and so
+do calls for speakers and awards:
 speakers and nominees do not buy tickets); a
 known language not in ``languages``; in person farther than ``radius_km`` from ``location``
 (``radius_km = 0`` means no in-person events), unless online and ``online = true``; online

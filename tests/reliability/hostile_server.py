@@ -130,7 +130,7 @@ LATIN1_ICS = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//reliability//latin1//
 HTML_PAGE = (b"<!doctype html><html><head><title>Not a calendar</title></head><body>"
              b"<h1>Events</h1><p>BEGIN:VEVENT is not here</p></body></html>")
 EMPTY_ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//reliability//empty//EN\r\nEND:VCALENDAR\r\n"
-FOREVER_ICS = """BEGIN:VCALENDAR\r
+FOREVER_ICS = b"""BEGIN:VCALENDAR\r
 VERSION:2.0\r
 PRODID:-//reliability//forever//EN\r
 BEGIN:VEVENT\r
@@ -157,8 +157,8 @@ RRULE:FREQ=HOURLY\r
 SUMMARY:Every hour forever\r
 END:VEVENT\r
 END:VCALENDAR\r
-""".encode()
-YEARS_ICS = """BEGIN:VCALENDAR\r
+"""
+YEARS_ICS = b"""BEGIN:VCALENDAR\r
 VERSION:2.0\r
 PRODID:-//reliability//years//EN\r
 BEGIN:VEVENT\r
@@ -183,7 +183,7 @@ RRULE:FREQ=YEARLY\r
 SUMMARY:Year 9999 recurring\r
 END:VEVENT\r
 END:VCALENDAR\r
-""".encode()
+"""
 YEARS_RSS = rss(item("Year one feed", "0001-01-01T00:00:00+14:00", "https://years.example/1")
                 + item("Year 9999 feed", "9999-12-31T23:59:59-12:00", "https://years.example/9999"))
 YEARS_JSON = ('[{"name": "Year one json", "url": "https://years.example/j1",'

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from rel_helpers import ROOT, integrity, link_counts
-
 from sitesrv import SiteServer, free_port, materialise
 
 pytestmark = pytest.mark.slow   # ~35 s: a dozen crawls, most of them killed

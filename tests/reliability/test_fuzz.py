@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from aggregator import textdates
 from aggregator.config import CONFIG_FILES, ConfigError, load_config
 from aggregator.config_types import Config, Profile
-from aggregator.dedup import source_key, title_similarity, same_event
+from aggregator.dedup import same_event, source_key, title_similarity
 from aggregator.digest import Ranked, build_digest, render
 from aggregator.digest.render import FORMATS
 from aggregator.items import EventItem

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hostile_server import CASES, GOOD, NOW, SECRET_TOKEN, HostileServer

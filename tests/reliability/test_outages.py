@@ -16,10 +16,10 @@ from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-
-from aggregator.demo import materialize
 from helpers import ROOT, run_cli, sample_items, store_items
 from sitesrv import free_port
+
+from aggregator.demo import materialize
 
 HOLD = r'''
 import sqlite3, sys, time

@@ -13,7 +13,6 @@ from pathlib import Path
 import lxml.html
 import pytest
 from rel_helpers import ROOT
-
 from sitesrv import free_port
 
 NOW = "2027-01-31T09:00:00Z"   # a Sunday: the digest is for 2027-W05 (1-7 Feb)
@@ -27,7 +26,8 @@ HOSTILE_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <link>javascript:alert(2)</link><guid>evil-1</guid>
 <description>&lt;a href="data:text/html;base64,PHNjcmlwdD4="&gt;Python click&lt;/a&gt;
 &lt;img src=x onerror=alert(3)&gt;&lt;iframe src="https://evil.example/"&gt;&lt;/iframe&gt;</description>
-<ev:startdate>2027-02-03T18:00:00+01:00</ev:startdate><ev:location>&lt;b onmouseover=alert(4)&gt;Berlin&lt;/b&gt;</ev:location>
+<ev:startdate>2027-02-03T18:00:00+01:00</ev:startdate>
+<ev:location>&lt;b onmouseover=alert(4)&gt;Berlin&lt;/b&gt;</ev:location>
 </item>
 <item><title>Python Data URL Workshop</title><link>data:text/html,&lt;script&gt;alert(5)&lt;/script&gt;</link>
 <guid>evil-2</guid><description>Python</description><ev:startdate>2027-02-04T18:00:00+01:00</ev:startdate></item>
@@ -79,7 +79,7 @@ def test_collect_log_file_has_one_line_per_source_outcome(setup) -> None:  # typ
     assert setup["collect"].returncode == 3, setup["collect"].stderr
     lines = setup["collect_log"].read_text(encoding="utf-8").splitlines()
     outcomes = [ln for ln in lines if re.search(r" source [a-z0-9-]+: (ok|failed)", ln)]
-    assert len(outcomes) == 2, f"expected one outcome line per source (2), the log has:\n" + "\n".join(lines)
+    assert len(outcomes) == 2, "expected one outcome line per source (2), the log has:\n" + "\n".join(lines)
     assert any(re.search(r"INFO .*source hostile-feed: ok, 3 events$", ln) for ln in outcomes), outcomes
     assert any(re.search(r"source missing-file: failed: no such file: .*absent\.ics$", ln) for ln in outcomes), \
         outcomes
