@@ -216,7 +216,7 @@ def r2e_setup(home: Path, feeds: list[dict[str, str]]) -> list[str]:
     ``r2e add`` for the first feed; the others appended in the very shape ``r2e add`` writes
     (spawning r2e 200 times would cost ~40 s of setup and measure nothing)."""
     if R2E is None:
-        raise SystemExit("rss2email is not installed: /work/venv/bin/pip install rss2email")
+        raise SystemExit("rss2email is not installed: pip install -e '.[bench]'")
     cfg, data = home / "rss2email.cfg", home / "rss2email.json"
     base = [R2E, "-c", str(cfg), "-d", str(data)]
     env = {"HOME": str(home)}
