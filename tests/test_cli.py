@@ -222,3 +222,14 @@ def test_rank_with_nothing_matching_gives_a_hint(config_dir: Path, seeded: str) 
     assert result.exit_code == 0
     assert "nothing matches profile 'ana' yet. Hints:" in result.output
     assert invoke(config_dir, seeded, "rank", "--profile", "ana", "--format", "json").output.strip() == "[]"
+
+
+def test_db_upgrade_creates_then_reports_up_to_date(tmp_path: Path) -> None:
+    from aggregator.db import head_revision
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    first = CliRunner().invoke(cli, ["--db", url, "db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == f"database upgraded from empty to {head_revision()}"
+    again = CliRunner().invoke(cli, ["--db", url, "db", "upgrade"])
+    assert again.output.strip() == f"database is up to date (revision {head_revision()})"
