@@ -56,20 +56,6 @@ _KIND_WORDS = [
 ]
 _KIND_WORDS_RE = [(re.compile(p, re.I), k) for p, k in _KIND_WORDS]
 
-GOALS_BY_KIND: Mapping[str, tuple[str, ...]] = {
-    C.CONFERENCE: (C.OPPORTUNITIES,),
-    C.MEETUP: (C.SUPPORT, C.OPPORTUNITIES),
-    C.WORKSHOP: (C.SUPPORT,),
-    C.WEBINAR: (C.SUPPORT,),
-    C.HACKATHON: (C.OPPORTUNITIES,),
-    C.CAREER_FAIR: (C.OPPORTUNITIES,),
-    C.NETWORKING: (C.SUPPORT, C.OPPORTUNITIES),
-    C.MENTORSHIP: (C.SUPPORT,),
-    C.CALL_FOR_SPEAKERS: (C.VISIBILITY,),
-    C.AWARD: (C.VISIBILITY,),
-    C.VOLUNTEER: (C.SUPPORT, C.VISIBILITY),
-    C.OTHER: (C.OPPORTUNITIES,),
-}
 
 
 # schema.org types and feed categories that say little about the kind: used only when the title
@@ -123,7 +109,7 @@ def kinds_for(title: str, description: str | None, kind_text: str | None,
 def goals_for(kinds: Iterable[str]) -> list[str]:
     goals: list[str] = []
     for kind in kinds:
-        goals.extend(GOALS_BY_KIND.get(kind, ()))
+        goals.extend(C.GOALS_BY_KIND.get(kind, ()))
     return [g for g in C.GOALS if g in goals]
 
 

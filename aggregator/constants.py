@@ -35,6 +35,22 @@ OPPORTUNITIES = "opportunities"
 VISIBILITY = "visibility"
 GOALS = (SUPPORT, OPPORTUNITIES, VISIBILITY)
 
+# which goals each kind of event serves (why people network: SPEC.md)
+GOALS_BY_KIND: dict[str, tuple[str, ...]] = {
+    CONFERENCE: (OPPORTUNITIES,),
+    MEETUP: (SUPPORT, OPPORTUNITIES),
+    WORKSHOP: (SUPPORT,),
+    WEBINAR: (SUPPORT,),
+    HACKATHON: (OPPORTUNITIES,),
+    CAREER_FAIR: (OPPORTUNITIES,),
+    NETWORKING: (SUPPORT, OPPORTUNITIES),
+    MENTORSHIP: (SUPPORT,),
+    CALL_FOR_SPEAKERS: (VISIBILITY,),
+    AWARD: (VISIBILITY,),
+    VOLUNTEER: (SUPPORT, VISIBILITY),
+    OTHER: (OPPORTUNITIES,),
+}
+
 # statuses
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"

@@ -28,21 +28,8 @@ FIELD_WEIGHTS = {"title": 3.0, "tags": 2.0, "organizer": 1.5, "description": 1.0
 K1 = 1.2
 B = 0.75
 
-# which goal each kind serves (SPEC: "why people network")
-KIND_GOALS: dict[str, tuple[str, ...]] = {
-    C.CALL_FOR_SPEAKERS: (C.VISIBILITY,),
-    C.AWARD: (C.VISIBILITY,),
-    C.VOLUNTEER: (C.VISIBILITY, C.SUPPORT),
-    C.MENTORSHIP: (C.SUPPORT,),
-    C.MEETUP: (C.SUPPORT, C.OPPORTUNITIES),
-    C.NETWORKING: (C.SUPPORT, C.OPPORTUNITIES),
-    C.WORKSHOP: (C.SUPPORT,),
-    C.WEBINAR: (C.SUPPORT,),
-    C.CAREER_FAIR: (C.OPPORTUNITIES,),
-    C.CONFERENCE: (C.OPPORTUNITIES,),
-    C.HACKATHON: (C.OPPORTUNITIES, C.VISIBILITY),
-    C.OTHER: (),
-}
+# which goal each kind serves (SPEC: "why people network"): one table for the whole tool
+KIND_GOALS = C.GOALS_BY_KIND
 
 
 def _epoch(value: Any, tz_name: str | None, *, end_of_day: bool = False) -> float:
