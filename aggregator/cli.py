@@ -312,16 +312,27 @@ def _table_row(event: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def emit_events(events: list[dict[str, Any]], fmt: str, app: App, *, columns=None) -> None:  # type: ignore[no-untyped-def]
+def emit_data(rows: list[dict[str, Any]], fmt: str, csv_columns: list[str]) -> bool:
+    """Print rows as json, jsonl or csv; False for the other formats (the caller's own)."""
     from aggregator import output
 
     if fmt == "json":
-        click.echo(output.as_json(events))
+        click.echo(output.as_json(rows))
     elif fmt == "jsonl":
-        click.echo(output.as_jsonl(events), nl=False)
+        click.echo(output.as_jsonl(rows), nl=False)
     elif fmt == "csv":
-        click.echo(output.as_csv(events, EVENT_CSV), nl=False)
-    elif fmt == "ics":
+        click.echo(output.as_csv(rows, csv_columns), nl=False)
+    else:
+        return False
+    return True
+
+
+def emit_events(events: list[dict[str, Any]], fmt: str, app: App, *, columns=None) -> None:  # type: ignore[no-untyped-def]
+    from aggregator import output
+
+    if emit_data(events, fmt, EVENT_CSV):
+        return
+    if fmt == "ics":
         from aggregator.digest.ics import events_calendar
 
         sys.stdout.buffer.write(events_calendar(events, now=app.now))
@@ -369,13 +380,9 @@ def groups(app: App, fmt: str, **kw: Any) -> None:
     filters = build_filters(app, kw, default_from_now=False)
     with app.session() as session:
         rows = find_groups(session, filters, app.config, app.now)
-    if fmt == "json":
-        click.echo(output.as_json(rows))
-    elif fmt == "jsonl":
-        click.echo(output.as_jsonl(rows), nl=False)
-    elif fmt == "csv":
-        click.echo(output.as_csv(rows, GROUP_CSV), nl=False)
-    elif not rows:
+    if emit_data(rows, fmt, GROUP_CSV):
+        return
+    if not rows:
         app.say("no groups yet (run `eventscout collect` first)")
     else:
         for r in rows:
@@ -513,13 +520,9 @@ def sources_list(app: App, fmt: str) -> None:
     from aggregator import output
 
     rows = source_rows(app)
-    if fmt == "json":
-        click.echo(output.as_json(rows))
-    elif fmt == "jsonl":
-        click.echo(output.as_jsonl(rows), nl=False)
-    elif fmt == "csv":
-        click.echo(output.as_csv(rows, [c[0] for c in SOURCE_COLUMNS] + ["url"]), nl=False)
-    elif not rows:
+    if emit_data(rows, fmt, [c[0] for c in SOURCE_COLUMNS] + ["url"]):
+        return
+    if not rows:
         app.say("no sources configured (add one with `eventscout sources add URL`)")
     else:
         for r in rows:
@@ -621,7 +624,6 @@ def _when(ev: dict[str, Any]) -> str:
 @pass_app
 def rank(app: App, profile_name: str, for_groups: bool, explain: bool, fmt: str, **kw: Any) -> None:
     """Events (or groups) ranked for a profile, best first, each with the reasons it was picked."""
-    from aggregator import output
     from aggregator.service import ServiceError, rank_events, rank_groups_for, require_profile
 
     try:
@@ -636,13 +638,9 @@ def rank(app: App, profile_name: str, for_groups: bool, explain: bool, fmt: str,
         else:
             ranked = rank_events(session, app.config, profile, app.now, filters, explain=explain)
     rows = [_ranked_json(r, explain) for r in ranked]
-    if fmt == "json":
-        click.echo(output.as_json(rows))
-    elif fmt == "jsonl":
-        click.echo(output.as_jsonl(rows), nl=False)
-    elif fmt == "csv":
-        click.echo(output.as_csv(rows, ["score", *(GROUP_CSV if for_groups else EVENT_CSV), "reasons"]), nl=False)
-    elif fmt == "ics":
+    if emit_data(rows, fmt, ["score", *(GROUP_CSV if for_groups else EVENT_CSV), "reasons"]):
+        return
+    if fmt == "ics":
         if for_groups:
             raise click.UsageError("--format ics lists events, not groups")
         emit_events([r.event for r in ranked], "ics", app)
