@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from aggregator import constants as C
 from aggregator.config_types import Config, Profile
 from aggregator.models import Event, Feedback, Group, SentDigest
-from aggregator.queries import Filters, event_dict, find_events, group_dict
+from aggregator.queries import Filters, event_dict, find_events, group_dict, group_starts
 
 DEADLINE_DAYS = 14
 
@@ -71,7 +71,8 @@ def rank_groups_for(session: Session, config: Config, profile: Profile, now: dat
                     *, explain: bool = False) -> list[Any]:
     from aggregator.ranking import rank_groups
 
-    groups = [group_dict(g, session, now) for g in session.scalars(select(Group))]
+    starts = group_starts(session)
+    groups = [group_dict(g, session, now, starts) for g in session.scalars(select(Group))]
     if filters.industries:
         wanted: set[str] = set()
         for slug in filters.industries:
@@ -133,10 +134,17 @@ class DigestBatch:
         hi = max((max(p.end, p.start + timedelta(days=DEADLINE_DAYS)) for p in periods), default=now)
         events = candidate_events(session, config, Filters(start=lo, end=hi, by_deadline=True))
         self.index = build_index(events, config.industries)
-        self.groups = [group_dict(g, session, now) for g in session.scalars(select(Group))]
+        starts = group_starts(session)
+        self.groups = [group_dict(g, session, now, starts) for g in session.scalars(select(Group))]
         names = {g["name"] for g in self.groups}
-        self.group_events = [event_dict(e) for e in session.scalars(
-            select(Event).where(Event.group_name.in_(names), Event.start_utc >= now - timedelta(days=90)))]
+        # what group ranking reads of their events: titles, industries, place, start
+        cols = (Event.id, Event.title, Event.group_name, Event.industries, Event.online, Event.start_utc,
+                Event.city, Event.country)
+        self.group_events = [
+            {"id": r.id, "title": r.title, "group": r.group_name, "industries": r.industries or [],
+             "online": r.online, "start": r.start_utc, "city": r.city, "country": r.country}
+            for r in session.execute(select(*cols).where(
+                Event.group_name.in_(names), Event.start_utc >= now - timedelta(days=90)))]
         self.group_index = index_groups(self.groups, self.group_events, config.industries)
 
     def digest(self, session: Session, profile: Profile, period: Period, *, force: bool = False):  # type: ignore[no-untyped-def]
