@@ -11,21 +11,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from helpers import CORPUS, EVAL, PG_URL, sample_items, service_unavailable, store_items  # noqa: E402
+from helpers import PG_URL, require_corpus, require_eval, sample_items, service_unavailable, store_items  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    if CORPUS is None:
-        pytest.skip("the shared corpus is absent (set EVENTSCOUT_CORPUS to ../shared/corpus)")
-    return CORPUS
+    return require_corpus()
 
 
 @pytest.fixture(scope="session")
 def eval_dir() -> Path:
-    if EVAL is None:
-        pytest.skip("the eval mini-web is absent (set EVENTSCOUT_EVAL to ../shared/eval)")
-    return EVAL
+    return require_eval()
 
 
 def _reset_pg(url: str) -> None:

@@ -25,6 +25,20 @@ CORPUS = _data_dir("EVENTSCOUT_CORPUS", ROOT.parent / "shared" / "corpus")
 EVAL = _data_dir("EVENTSCOUT_EVAL", ROOT.parent / "shared" / "eval")
 
 
+def require_corpus() -> Path:
+    """The shared corpus, or skip the test saying how to provide it."""
+    if CORPUS is None:
+        pytest.skip("the shared corpus is absent (set EVENTSCOUT_CORPUS to ../shared/corpus)")
+    return CORPUS
+
+
+def require_eval() -> Path:
+    """The eval mini-web, or skip the test saying how to provide it."""
+    if EVAL is None:
+        pytest.skip("the eval mini-web is absent (set EVENTSCOUT_EVAL to ../shared/eval)")
+    return EVAL
+
+
 def service_unavailable(what: str, why: str) -> None:
     message = f"{what} is not reachable ({why})"
     if REQUIRE_SERVICES:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import require_corpus, require_eval
 
 from aggregator.config_types import SourceConfig
 from aggregator.constants import CONFERENCE
@@ -25,19 +25,10 @@ FIXTURES = REPO / "tests" / "fixtures" / "csvdata"
 NOW = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
 
 
-def _env_dir(var: str, default: Path) -> Path:
-    path = Path(os.environ.get(var, default))
-    if not path.is_dir():
-        pytest.skip(f"{var} directory not found at {path}; set {var} to run this test")
-    return path
 
 
-def corpus() -> Path:
-    return _env_dir("EVENTSCOUT_CORPUS", REPO.parent / "shared" / "corpus")
 
 
-def eval_dir() -> Path:
-    return _env_dir("EVENTSCOUT_EVAL", REPO.parent / "shared" / "eval")
 
 
 def ctx(**kwargs: Any) -> ParseContext:
@@ -149,7 +140,7 @@ def test_rows_with_unreadable_start_are_skipped_and_the_rest_kept():
 # --- real python-organizers data -----------------------------------------------------------
 
 def python_organizers_files() -> list[Path]:
-    return sorted((corpus() / "conferences" / "python-organizers").glob("*.csv"))
+    return sorted((require_corpus() / "conferences" / "python-organizers").glob("*.csv"))
 
 
 def test_every_python_organizers_file_parses_with_one_event_per_row():
@@ -176,7 +167,7 @@ def test_every_python_organizers_file_parses_with_one_event_per_row():
 
 
 def test_python_organizers_locations_and_online_venues():
-    path = corpus() / "conferences" / "python-organizers"
+    path = require_corpus() / "conferences" / "python-organizers"
     events = {}
     for name in ("2019.csv", "2021.csv", "2023.csv", "2024.csv"):
         result = csvdata.parse((path / name).read_bytes(), f"https://example.org/{name}",
@@ -204,7 +195,7 @@ def test_python_organizers_locations_and_online_venues():
 
 
 def test_python_deadlines_minimal_csv_with_a_location_mapping():
-    path = corpus() / "conferences" / "python-deadlines" / "testdata_minimal_csv.csv"
+    path = require_corpus() / "conferences" / "python-deadlines" / "testdata_minimal_csv.csv"
     fields = {"title": "Subject", "start": "Start Date", "end": "End Date",
               "location": "Location", "url": "Description"}
     result = csvdata.parse(path.read_bytes(), "https://example.org/m.csv",
@@ -219,7 +210,7 @@ def test_python_deadlines_minimal_csv_with_a_location_mapping():
 
 
 def test_eval_hyderabad_csv_keeps_local_times_and_raw_costs():
-    path = eval_dir() / "site" / "data" / "hyderabad-community" / "calendar.csv"
+    path = require_eval() / "site" / "data" / "hyderabad-community" / "calendar.csv"
     body = path.read_bytes().replace(b"{BASE}", b"http://eval.example.test")
     fields = {"title": "Event", "kind": "Type", "start": "Starts", "end": "Ends",
               "timezone": "Time zone", "venue": "Venue", "city": "City", "country": "Country",

@@ -8,7 +8,6 @@ corpus's ical/ folder checks that nothing but SourceError ever escapes.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from helpers import require_corpus, require_eval
 
 from aggregator.config_types import SourceConfig
 from aggregator.constants import CANCELLED
@@ -33,19 +33,10 @@ EVAL_ICAL_SOURCES = (
 LUNCH_UID = "280a71fab333a1ebf03be2a8cf@google.com"
 
 
-def _env_dir(var: str, default: Path) -> Path:
-    path = Path(os.environ.get(var, default))
-    if not path.is_dir():
-        pytest.skip(f"{var} directory not found at {path}; set {var} to run this test")
-    return path
 
 
-def eval_dir() -> Path:
-    return _env_dir("EVENTSCOUT_EVAL", REPO.parent / "shared" / "eval")
 
 
-def corpus() -> Path:
-    return _env_dir("EVENTSCOUT_CORPUS", REPO.parent / "shared" / "corpus")
 
 
 def source(**kwargs: Any) -> SourceConfig:
@@ -96,7 +87,7 @@ def instant(item: EventItem) -> datetime:
 
 @pytest.fixture(scope="module")
 def eval_sources() -> dict[str, SourceConfig]:
-    config = tomllib.loads((eval_dir() / "config" / "sources.toml").read_text("utf-8"))
+    config = tomllib.loads((require_eval() / "config" / "sources.toml").read_text("utf-8"))
     return {
         entry["name"]: SourceConfig(**{**entry, "url": entry["url"].replace("{BASE}", ORIGIN)})
         for entry in config["source"] if entry["type"] == "ical"
@@ -105,11 +96,11 @@ def eval_sources() -> dict[str, SourceConfig]:
 
 @pytest.fixture(scope="module")
 def expected() -> dict[str, Any]:
-    return json.loads((eval_dir() / "expected.json").read_text("utf-8"))
+    return json.loads((require_eval() / "expected.json").read_text("utf-8"))
 
 
 def eval_body(src: SourceConfig) -> bytes:
-    path = eval_dir() / "site" / src.url.removeprefix(ORIGIN + "/")
+    path = require_eval() / "site" / src.url.removeprefix(ORIGIN + "/")
     return path.read_bytes().replace(b"{BASE}", ORIGIN.encode())
 
 
@@ -468,7 +459,7 @@ NOT_CALENDARS = {
 
 
 def test_corpus_sweep_raises_only_source_errors() -> None:
-    root = corpus() / "ical"
+    root = require_corpus() / "ical"
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "PROVENANCE.md")
     ctx = ParseContext(now=datetime(2026, 11, 27, tzinfo=UTC), horizon_days=180)
     src = source(name="corpus")

@@ -7,7 +7,6 @@ expected.json, since both parsers share spiders/fieldmap.py.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import require_corpus, require_eval
 
 from aggregator.config_types import SourceConfig
 from aggregator.constants import CONFERENCE
@@ -30,19 +30,10 @@ NOW = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
 ORIGIN = "http://eval.example.test"
 
 
-def _env_dir(var: str, default: Path) -> Path:
-    path = Path(os.environ.get(var, default))
-    if not path.is_dir():
-        pytest.skip(f"{var} directory not found at {path}; set {var} to run this test")
-    return path
 
 
-def corpus() -> Path:
-    return _env_dir("EVENTSCOUT_CORPUS", REPO.parent / "shared" / "corpus")
 
 
-def eval_dir() -> Path:
-    return _env_dir("EVENTSCOUT_EVAL", REPO.parent / "shared" / "eval")
 
 
 def ctx(**kwargs: Any) -> ParseContext:
@@ -219,7 +210,7 @@ def test_the_item_cap_keeps_the_first_records_and_warns():
 # --- real confs.tech data ------------------------------------------------------------------
 
 def confs_tech_files() -> list[Path]:
-    return sorted((corpus() / "conferences" / "confs-tech").glob("*/*.json"))
+    return sorted((require_corpus() / "conferences" / "confs-tech").glob("*/*.json"))
 
 
 def test_every_confs_tech_file_parses_with_one_event_per_record():
@@ -245,7 +236,7 @@ def test_every_confs_tech_file_parses_with_one_event_per_record():
 
 
 def test_confs_tech_record_fields_are_mapped_exactly():
-    path = corpus() / "conferences" / "confs-tech" / "2025" / "python.json"
+    path = require_corpus() / "conferences" / "confs-tech" / "2025" / "python.json"
     records = json.loads(path.read_bytes())
     result = jsondata.parse(path.read_bytes(), "https://confs.tech/data/2025/python.json",
                             source(name="confs-tech", preset="confs-tech"), ctx())
@@ -263,7 +254,7 @@ def test_confs_tech_record_fields_are_mapped_exactly():
 
 
 def test_giggity_menu_reads_with_a_mapping_using_list_indexes():
-    path = corpus() / "conferences" / "giggity" / "menu.json"
+    path = require_corpus() / "conferences" / "giggity" / "menu.json"
     fields = {"items": "schedules", "title": "title", "start": "start", "end": "end",
               "timezone": "timezone", "url": "metadata.links.0.url"}
     result = jsondata.parse(path.read_bytes(), "https://ggt.gaa.st/menu.json",
@@ -309,7 +300,7 @@ def _price(raw: Any, currency: str | None) -> tuple[float | None, str | None]:
 
 
 def _eval_sources() -> list[dict[str, Any]]:
-    config = tomllib.loads((eval_dir() / "config" / "sources.toml").read_text("utf-8"))
+    config = tomllib.loads((require_eval() / "config" / "sources.toml").read_text("utf-8"))
     return [s for s in config["source"] if s["type"] in ("json", "csv")]
 
 
@@ -317,7 +308,7 @@ def _parse_eval_source(raw: dict[str, Any]) -> tuple[SourceConfig, list[EventIte
     keys = SourceConfig.__dataclass_fields__
     conf = SourceConfig(**{k: v for k, v in raw.items() if k in keys})
     conf.url = conf.url.replace("{BASE}", ORIGIN)
-    path = eval_dir() / "site" / raw["url"].replace("{BASE}/", "")
+    path = require_eval() / "site" / raw["url"].replace("{BASE}/", "")
     body = path.read_bytes().replace(b"{BASE}", ORIGIN.encode())
     parser = jsondata if raw["type"] == "json" else csvdata
     result = parser.parse(body, conf.url, conf, ctx())
@@ -326,7 +317,7 @@ def _parse_eval_source(raw: dict[str, Any]) -> tuple[SourceConfig, list[EventIte
 
 
 def test_eval_json_and_csv_sources_match_expected_events():
-    expected = json.loads((eval_dir() / "expected.json").read_text("utf-8"))
+    expected = json.loads((require_eval() / "expected.json").read_text("utf-8"))
     ours = {s["name"]: s for s in _eval_sources()}
     failing = {f["name"] for f in expected["failing_sources"]}
     window_from = datetime.fromisoformat(expected["window"]["from"].replace("Z", "+00:00"))
@@ -336,7 +327,7 @@ def test_eval_json_and_csv_sources_match_expected_events():
     checked = 0
 
     for name, raw in ours.items():
-        site_file = eval_dir() / "site" / raw["url"].replace("{BASE}/", "")
+        site_file = require_eval() / "site" / raw["url"].replace("{BASE}/", "")
         if name in failing:
             assert not site_file.exists(), f"{name} must fail (404) but its file exists"
             continue
