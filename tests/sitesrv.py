@@ -47,6 +47,22 @@ def materialise(src: Path, dst: Path, origin: str) -> Path:
     return dst
 
 
+def wait_listening(proc: subprocess.Popen[bytes], port: int, what: str, timeout: float = 10) -> None:
+    """Wait until a server child accepts connections on `port`; RuntimeError (with its stderr,
+    when it was captured) if it exits or never listens."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"{what} exited at start:\n{err}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} on port {port} did not start")
+
+
 def eval_config(eval_dir: Path, dest: Path, origin: str) -> Path:
     """The eval set's configuration with `{BASE}` replaced by `origin`, written to dest."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -66,15 +82,12 @@ class SiteServer:
     def start(self) -> SiteServer:
         self.proc = subprocess.Popen([sys.executable, "-c", SERVER, str(self.root), str(self.port),
                                       str(self.log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"the test web server on port {self.port} did not start")
+        try:
+            wait_listening(self.proc, self.port, "the test web server")
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -10,10 +10,8 @@ well-behaved sources collected in the same run. Dates are relative to ``NOW`` (p
 from __future__ import annotations
 
 import gzip
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 NOW = "2027-01-31T09:00:00Z"
@@ -293,18 +291,14 @@ Server(("127.0.0.1", port), Handler).serve_forever()
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class HostileServer:
     """The hostile server in a child process; ``origin`` is its base URL."""
 
     def __init__(self, secret: Path, log: Path) -> None:
         self.secret = secret
         self.log = log
+        from sitesrv import free_port  # here, not at the top: the server child imports this module
+
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -314,18 +308,14 @@ class HostileServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", SERVER, str(self.port), str(self.secret), here, str(self.log)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise RuntimeError(f"the hostile test server exited at start:\n{err}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"the hostile test server on port {self.port} did not start")
+        from sitesrv import wait_listening
+
+        try:
+            wait_listening(self.proc, self.port, "the hostile test server", timeout=20)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:
