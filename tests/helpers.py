@@ -39,6 +39,30 @@ def require_eval() -> Path:
     return EVAL
 
 
+def strip_utm(url: str | None) -> str | None:
+    """A URL as expected.json writes it: without utm_* parameters and fragment."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("utm_")]
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+
+
+def utc_z(value: datetime | date | None, zone: str | None) -> str | None:
+    """An item time as the 'Z' string expected.json uses (naive = local in ``zone``)."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone or "UTC"))
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def service_unavailable(what: str, why: str) -> None:
     message = f"{what} is not reachable ({why})"
     if REQUIRE_SERVICES:

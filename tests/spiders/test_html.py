@@ -7,15 +7,14 @@ and the hand-written fixture tests/fixtures/html/listing.html.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
 
 import pytest
+from helpers import strip_utm, utc_z
 
 from aggregator import constants
 from aggregator.config_types import SourceConfig
@@ -28,15 +27,6 @@ FIXTURES = REPO / "tests" / "fixtures" / "html"
 BASE = "http://127.0.0.1:8000"
 NOW = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
 NOW_V2 = datetime(2027, 2, 7, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def eval_dir() -> Path:
-    value = os.environ.get("EVENTSCOUT_EVAL")
-    path = Path(value) if value else REPO.parent / "shared" / "eval"
-    if not (path / "expected.json").is_file():
-        pytest.skip(f"evaluation mini-web not found at {path} (set EVENTSCOUT_EVAL)")
-    return path
 
 
 def _source(eval_dir: Path, name: str) -> SourceConfig:
@@ -69,22 +59,6 @@ def _crawl(site: Path, source: SourceConfig, now: datetime) -> tuple[list[EventI
     return events, pages
 
 
-def _canonical(url: str | None) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("utm_")]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
-
-
-def _utc(value: datetime | date | None, zone: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone or "UTC"))
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- eval mini-web
@@ -99,7 +73,7 @@ def test_chicago_listing_matches_expected_events(eval_dir: Path) -> None:
     expected = json.loads((eval_dir / "expected.json").read_text(encoding="utf-8"))
     wanted = [e for e in expected["events"] if "chicago-business-calendar" in e["sources"]]
     assert len(wanted) == 26
-    by_url = {_canonical(e.url): e for e in events}
+    by_url = {strip_utm(e.url): e for e in events}
     assert len(by_url) == 26, "two listing entries share a URL"
     problems: list[str] = []
     for exp in wanted:
@@ -111,8 +85,8 @@ def test_chicago_listing_matches_expected_events(eval_dir: Path) -> None:
             continue
         zone = item.timezone or source.timezone
         got = {
-            "start_utc": _utc(item.start, zone),
-            "end_utc": _utc(item.end, zone),
+            "start_utc": utc_z(item.start, zone),
+            "end_utc": utc_z(item.end, zone),
             "status": item.status or constants.SCHEDULED,
             "cfp_deadline": item.cfp_deadline,
             "all_day": item.all_day,
@@ -151,12 +125,12 @@ def test_chicago_listing_entry_fields(eval_dir: Path) -> None:
 def test_second_crawl_keeps_the_cancelled_prefix_and_the_new_time(eval_dir: Path) -> None:
     source = _source(eval_dir, "chicago-business-calendar")
     events, _pages = _crawl(eval_dir / "site_v2", source, NOW_V2)
-    by_url = {_canonical(e.url): e for e in events}
+    by_url = {strip_utm(e.url): e for e in events}
     expo = by_url[f"{BASE}/chicago-calendar/2027/02/chi-hospitality-innovation-expo.html"]
     assert expo.title == "CANCELLED: Restaurant & Hospitality Innovation Expo", (
         "the title prefix is left for the normalize pipeline to read")
     legal = by_url[f"{BASE}/chicago-calendar/2027/02/chi-legal-tech-meetup.html"]
-    assert _utc(legal.start, source.timezone) == "2027-02-19T00:00:00Z"
+    assert utc_z(legal.start, source.timezone) == "2027-02-19T00:00:00Z"
 
 
 # --------------------------------------------------------------------------- fixture

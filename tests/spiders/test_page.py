@@ -8,15 +8,15 @@ corpus in $EVENTSCOUT_CORPUS/html/.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import strip_utm, utc_z
 
 from aggregator import constants
 from aggregator.config_types import SourceConfig
@@ -41,25 +41,9 @@ NO_PRICE_MARKUP = {"periodismo-datos-cdmx"}
 # --------------------------------------------------------------------------- helpers
 
 
-def _shared_dir(variable: str, name: str) -> Path:
-    value = os.environ.get(variable)
-    return Path(value) if value else REPO.parent / "shared" / name
-
-
 @pytest.fixture(scope="module")
-def eval_dir() -> Path:
-    path = _shared_dir("EVENTSCOUT_EVAL", "eval")
-    if not (path / "expected.json").is_file():
-        pytest.skip(f"evaluation mini-web not found at {path} (set EVENTSCOUT_EVAL)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def corpus_dir() -> Path:
-    path = _shared_dir("EVENTSCOUT_CORPUS", "corpus") / "html"
-    if not path.is_dir():
-        pytest.skip(f"corpus not found at {path} (set EVENTSCOUT_CORPUS)")
-    return path
+def html_corpus(corpus_dir: Path) -> Path:
+    return corpus_dir / "html"
 
 
 def _sources(eval_dir: Path) -> dict[str, SourceConfig]:
@@ -90,23 +74,6 @@ def _crawl(site: Path, source: SourceConfig, now: datetime) -> tuple[list[EventI
     return events, groups, first.follow
 
 
-def _canonical(url: str | None) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("utm_")]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
-
-
-def _utc(value: datetime | date | None, zone: str | None) -> str | None:
-    """An item time as the 'Z' string expected.json uses (naive = local in ``zone``)."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone or "UTC"))
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _page_events(eval_dir: Path, site: str = "site", now: datetime = NOW
@@ -116,7 +83,7 @@ def _page_events(eval_dir: Path, site: str = "site", now: datetime = NOW
     for name in PAGE_SOURCES:
         events, _groups, _follow = _crawl(eval_dir / site, sources[name], now)
         for event in events:
-            found.setdefault(_canonical(event.url) or "", []).append((sources[name], event))
+            found.setdefault(strip_utm(event.url) or "", []).append((sources[name], event))
     return found
 
 
@@ -140,7 +107,7 @@ def test_every_expected_page_event_is_read_exactly(eval_dir: Path) -> None:
             checked += 1
             where = f"{exp['key']} from {source.name}"
             zone = item.timezone or source.timezone
-            start, end = _utc(item.start, zone), _utc(item.end, zone)
+            start, end = utc_z(item.start, zone), utc_z(item.end, zone)
             if start != exp["start_utc"]:
                 problems.append(f"{where}: start {start}, expected {exp['start_utc']}")
             if end != exp["end_utc"]:
@@ -148,7 +115,7 @@ def test_every_expected_page_event_is_read_exactly(eval_dir: Path) -> None:
             status = item.status or constants.SCHEDULED
             if status != exp["status"]:
                 problems.append(f"{where}: status {status}, expected {exp['status']}")
-            previous = _utc(item.previous_start, zone)
+            previous = utc_z(item.previous_start, zone)
             if previous != exp.get("previous_start_utc"):
                 problems.append(f"{where}: previous start {previous}, "
                                 f"expected {exp.get('previous_start_utc')}")
@@ -300,8 +267,8 @@ def test_second_crawl_reads_cancelled_rescheduled_and_moved_online(eval_dir: Pat
     assert (cancelled.status, cancelled.status_text) == (constants.CANCELLED, "EventCancelled")
     moved = item("tk-women-in-stem-dublin-tickets-653265459807")
     assert moved.status == constants.RESCHEDULED
-    assert _utc(moved.start, None) == "2027-02-16T18:00:00Z"
-    assert _utc(moved.previous_start, None) == "2027-02-10T18:00:00Z"
+    assert utc_z(moved.start, None) == "2027-02-16T18:00:00Z"
+    assert utc_z(moved.previous_start, None) == "2027-02-10T18:00:00Z"
     online = item("tk-cascadia-devops-day-tickets-424221272984")
     assert (online.status, online.online) == (constants.MOVED_ONLINE, True)
     assert online.venue is None, "a VirtualLocation has no venue"
@@ -472,15 +439,15 @@ def _invariant_problems(name: str, event: EventItem) -> list[str]:
     return problems
 
 
-def test_every_corpus_html_file_parses_or_raises_source_error(corpus_dir: Path) -> None:
+def test_every_corpus_html_file_parses_or_raises_source_error(html_corpus: Path) -> None:
     source = SourceConfig(name="corpus", type="page", url="https://example.org/")
     counts: dict[str, int] = {}
     refused: dict[str, str] = {}
     problems: list[str] = []
-    files = sorted(p for p in corpus_dir.rglob("*") if p.is_file())
+    files = sorted(p for p in html_corpus.rglob("*") if p.is_file())
     assert len(files) > 300
     for path in files:
-        name = str(path.relative_to(corpus_dir))
+        name = str(path.relative_to(html_corpus))
         url = f"https://example.org/{name}"
         try:
             result = page.parse(path.read_bytes(), url, source, ParseContext(now=NOW))
@@ -510,8 +477,8 @@ def test_every_corpus_html_file_parses_or_raises_source_error(corpus_dir: Path) 
 
 
 @pytest.mark.parametrize("syntax", ["jsonld", "microdata", "rdfa"])
-def test_one_event_in_three_syntaxes_reads_the_same(corpus_dir: Path, syntax: str) -> None:
-    path = corpus_dir / "schemaorg-examples" / f"eg-0012_Event.{syntax}.html"
+def test_one_event_in_three_syntaxes_reads_the_same(html_corpus: Path, syntax: str) -> None:
+    path = html_corpus / "schemaorg-examples" / f"eg-0012_Event.{syntax}.html"
     source = SourceConfig(name="corpus", type="page", url="https://example.org/")
     event, = page.parse(path.read_bytes(), "https://example.org/eg", source,
                         ParseContext(now=NOW)).events
