@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -95,17 +95,28 @@ def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     return cfg
 
 
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+# The newest migration in aggregator/migrations/versions. Every command compares the database with
+# it, and reading it from the scripts would import alembic (a fifth of a second) only to find
+# nothing to do; tests/test_startup_caches.py checks that it is alembic's head.
+HEAD_REVISION = "0002"
+VERSION_TABLE = "alembic_version"
 
-    cfg = _alembic_config(None)  # type: ignore[arg-type]
-    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+def head_revision() -> str:
+    return HEAD_REVISION
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
+    """The database's revision, read as alembic reads it (None before the first migration), with
+    plain SQL: alembic itself is imported only for what is unusual (several heads)."""
     with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        versions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        if len(versions) <= 1:
+            return versions[0] if versions else None
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(conn).get_current_revision()
 
 

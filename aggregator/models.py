@@ -124,7 +124,8 @@ class EventSource(Base):
     """One source's view of one event: its key there, its snapshot, whether it still lists it."""
 
     __tablename__ = "event_sources"
-    __table_args__ = (UniqueConstraint("source", "key", name="uq_event_sources_source_key"),)
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_event_sources_source_key"),
+                      Index("ix_event_sources_url", "url", postgresql_using="hash"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
