@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -18,11 +19,13 @@ from aggregator.items import EventItem
 from aggregator.normalize import slugify
 
 WINDOW = timedelta(hours=1)
+# a stored title is compared with every item at nearby hours: its folded forms are cached
 _STOP = re.compile(
     r"\b(the|a|an|and|of|for|in|on|at|to|with|de|la|el|los|las|y|en|der|die|das|und|het|een|"
     r"van|\d{4}|edition|annual|conference|summit|meetup|workshop|webinar|event|online|virtual)\b")
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_title(title: str) -> str:
     text = unicodedata.normalize("NFKD", title.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -30,6 +33,7 @@ def fold_title(title: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def core_title(title: str) -> str:
     return re.sub(r"\s+", " ", _STOP.sub(" ", fold_title(title))).strip()
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm import Session
 
 from aggregator import constants as C
 from aggregator.dedup import same_event
@@ -115,11 +115,11 @@ def _cfp_utc(value: str | None, tz: str | None) -> datetime | None:
     return to_utc(parsed, zone(tz) or zone("UTC"))  # type: ignore[arg-type]
 
 
-def merge(links: list[EventSource]) -> dict[str, Any]:
+def merge(links: list[_Link]) -> dict[str, Any]:
     """The record from every active source's snapshot: the richest value of each field."""
     active = [lk for lk in links if lk.active] or list(links)
     by_type = sorted(active, key=lambda lk: (TYPE_RANK.get(lk.snapshot.get("type") or "", 9), lk.first_seen,
-                                             lk.id or 0))
+                                             lk.order))
     # times: a timed record beats a date-only one; the newest change beats older news
     by_time = sorted(active, key=lambda lk: (lk.snapshot.get("all_day", False),
                                              -lk.changed_at.timestamp(),
@@ -187,13 +187,61 @@ def _fmt(value: Any) -> str | None:
     return str(value)
 
 
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
+_LINKS: Table = EventSource.__table__  # type: ignore[assignment]
+_CHANGES: Table = EventChange.__table__  # type: ignore[assignment]
+_GROUPS: Table = Group.__table__  # type: ignore[assignment]
 # the light rows of the events starting in [lo, hi): one statement, compiled once
 _CANDIDATES = (
-    select(Event.id, Event.title, Event.start_utc, Event.end_utc, Event.all_day, Event.city,
-           Event.country, Event.online)
-    .where(Event.start_utc >= bindparam("lo", type_=Event.start_utc.type),
-           Event.start_utc < bindparam("hi", type_=Event.start_utc.type))
-    .order_by(Event.start_utc))
+    select(_EVENTS.c.id, _EVENTS.c.title, _EVENTS.c.start_utc, _EVENTS.c.end_utc, _EVENTS.c.all_day,
+           _EVENTS.c.city, _EVENTS.c.country, _EVENTS.c.online)
+    .where(_EVENTS.c.start_utc >= bindparam("lo", type_=_EVENTS.c.start_utc.type),
+           _EVENTS.c.start_utc < bindparam("hi", type_=_EVENTS.c.start_utc.type))
+    .order_by(_EVENTS.c.start_utc))
+_EVENT_COLUMNS = [c.name for c in _EVENTS.columns]
+_LINK_COLUMNS = ("id", "event_id", "source", "key", "url", "uid", "active", "snapshot", "changed_at",
+                 "first_seen", "last_seen")
+# what a new event row holds before its first merge (the columns' Python-side defaults)
+_EVENT_DEFAULTS: dict[str, Any] = {name: None for name in _EVENT_COLUMNS} | {
+    "urls": [], "kinds": [], "goals": [], "industries": [], "tags": [], "timezone": "UTC",
+    "all_day": False, "online": False, "hybrid": False, "status": C.SCHEDULED}
+_UPDATE_EVENT = (update(_EVENTS).where(_EVENTS.c.id == bindparam("_id"))
+                 .values({name: bindparam(name) for name in _EVENT_COLUMNS if name != "id"}))
+_UPDATE_LINK = (update(_LINKS).where(_LINKS.c.id == bindparam("_id"))
+                .values({name: bindparam(name) for name in ("url", "uid", "active", "snapshot", "changed_at",
+                                                             "last_seen")}))
+
+
+@dataclass(eq=False)
+class _Link:
+    """One source's listing of one event (an event_sources row) while a batch is stored."""
+
+    event_id: str
+    source: str
+    key: str
+    url: str | None
+    uid: str | None
+    active: bool
+    snapshot: dict[str, Any]
+    changed_at: datetime
+    first_seen: datetime
+    last_seen: datetime
+    id: int | None = None          # None until inserted
+    order: int = 0                 # the row's id, or after every stored row for a new one
+    dirty: bool = False
+
+
+@dataclass(eq=False)
+class _Event:
+    """An event row (column name -> value) with its links, while a batch is stored."""
+
+    id: str
+    row: dict[str, Any]
+    links: list[_Link]
+    is_new: bool = False           # created by this batch (inserted, not updated)
+    merged_once: bool = False      # a new event's first merge has happened
+    dirty: bool = False
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -202,76 +250,198 @@ class _Candidate:
 
     id: str
     fields: dict[str, Any]
-    event: Event | None = None     # set for events created in this batch
+
+
+@dataclass
+class _Plan:
+    item: EventItem
+    event_id: str
+    link: _Link | None
+
+
+class MatchIndex:
+    """The light rows of stored events by start hour, kept from one source to the next in a run.
+
+    Reading them again for every source costs more than all the rest of storing it once the
+    database holds thousands of events at nearby hours. A run may keep them while it is the
+    only writer: on SQLite, `PRAGMA data_version` changes on a connection when another
+    connection commits, so the index is dropped whenever it changed (or another connection is
+    used). A writer that fails must call `reset`; one that commits calls `publish` with the
+    rows it wrote. On PostgreSQL (several `collect --queue` workers) nothing is kept.
+    """
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, list[_Candidate]] = {}
+        self.where: dict[str, int] = {}        # event id -> its hour bucket
+        self.loaded: set[int] = set()          # hours read from the database
+        self.stamp: tuple[int, int] | None = None
+
+    def reset(self) -> None:
+        self.buckets.clear()
+        self.where.clear()
+        self.loaded.clear()
+        self.stamp = None
+
+    def usable(self, session: Session) -> bool:
+        """Whether the index may stand in for the database in this transaction (dropping
+        what it holds when another connection wrote since)."""
+        if is_postgresql(session):
+            return False
+        dbapi = session.connection().connection.dbapi_connection
+        version = session.execute(text("PRAGMA data_version")).scalar_one()
+        stamp = (id(dbapi), int(version))
+        if stamp != self.stamp:
+            self.reset()
+            self.stamp = stamp
+        return True
+
+    def put(self, cand: _Candidate) -> None:
+        old = self.where.pop(cand.id, None)
+        if old is not None:
+            self.buckets[old] = [c for c in self.buckets.get(old, ()) if c.id != cand.id]
+        start = cand.fields["start_utc"]
+        if start is not None:
+            hour = int(start.timestamp() // 3600)
+            self.buckets.setdefault(hour, []).append(cand)
+            self.where[cand.id] = hour
+
+    def publish(self, rows: list[_Candidate]) -> None:
+        """The light rows of the events a committed batch wrote."""
+        for cand in rows:
+            self.put(cand)
 
 
 class SourceWriter:
-    """Stores one source's batch inside the caller's transaction."""
+    """Stores one source's batch inside the caller's transaction.
 
-    def __init__(self, session: Session, source_name: str, source_type: str, now: datetime):
+    Reads and writes go through SQLAlchemy Core: a handful of set-wise SELECTs before the batch
+    (the source's own listings, events sharing a UID or URL, the light rows of events at nearby
+    hours, then the full rows and listings of the events the batch touches) and one executemany
+    per table after it. No ORM object is made per item: a 40-event source costs about ten
+    statements, not a flush of eighty objects.
+    """
+
+    def __init__(self, session: Session, source_name: str, source_type: str, now: datetime,
+                 index: MatchIndex | None = None):
         self.session = session
+        self.index = index
+        self.published: list[_Candidate] = []   # for index.publish once the batch is committed
         self.source = source_name
         self.type = source_type
         self.now = now
         self.result = StoreResult()
         self.taken_ids: set[str] = set()
         self.listed_here: set[str] = set()   # events this source lists (never matched twice)
+        self._next_order = 1 << 62
 
-    # ------------------------------------------------------------ matching
-    def _candidates(self, items: list[EventItem]) -> list[_Candidate]:
-        """The stored events `_find` may compare the items with: those starting in the hour
-        buckets it looks at (the item's hour +-1, +-40 for all-day items), in start order, as
-        light rows (the full record is loaded only for a match). Loading only these, not every
-        event between the batch's first and last start, keeps a source's cost independent of
-        the database's size."""
-        spans = []
+    # ------------------------------------------------------------ reading
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection: Core statements skip the ORM session's per-statement work."""
+        return self.session.connection()
+
+    def _link(self, row: Any) -> _Link:
+        return _Link(event_id=row.event_id, source=row.source, key=row.key, url=row.url, uid=row.uid,
+                     active=bool(row.active), snapshot=row.snapshot or {}, changed_at=row.changed_at,
+                     first_seen=row.first_seen, last_seen=row.last_seen, id=row.id, order=row.id)
+
+    def _own_links(self) -> dict[str, _Link]:
+        rows = self.conn.execute(select(*(_LINKS.c[n] for n in _LINK_COLUMNS))
+                                    .where(_LINKS.c.source == self.source))
+        return {row.key: self._link(row) for row in rows}
+
+    def _listed_by(self, column: Any, values: list[str]) -> dict[str, str]:
+        """'value#occurrence' -> event id, for the listings whose `column` is one of `values`."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(values)), 500):
+            rows = self.conn.execute(select(column, _LINKS.c.event_id, _LINKS.c.snapshot)
+                                        .where(column.in_(chunk)).order_by(_LINKS.c.id))
+            for value, event_id, snap in rows:
+                out[f"{value}#{(snap or {}).get('recurrence_id') or ''}"] = event_id
+        return out
+
+    def _existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(ids)), 500):
+            found.update(self.conn.scalars(select(_EVENTS.c.id).where(_EVENTS.c.id.in_(chunk))))
+        return found
+
+    def _load(self, ids: set[str], own: dict[str, _Link]) -> dict[str, _Event]:
+        """Full rows and every listing of the stored events `ids`; this source's listings are
+        the very objects of `own`."""
+        events: dict[str, _Event] = {}
+        own_by_id = {lk.id: lk for lk in own.values()}
+        for chunk in _chunks(sorted(ids), 500):
+            for row in self.conn.execute(select(_EVENTS).where(_EVENTS.c.id.in_(chunk))):
+                events[row.id] = _Event(id=row.id, row=dict(row._mapping), links=[])
+            rows = self.conn.execute(select(*(_LINKS.c[n] for n in _LINK_COLUMNS))
+                                        .where(_LINKS.c.event_id.in_(chunk)).order_by(_LINKS.c.id))
+            for row in rows:
+                if row.event_id in events:
+                    events[row.event_id].links.append(own_by_id.get(row.id) or self._link(row))
+        return events
+
+    def _candidates(self, items: list[EventItem]) -> dict[int, list[_Candidate]]:
+        """The stored events `_find` may compare the items with, by start hour: those starting
+        in the hour buckets it looks at (the item's hour +-1, +-40 for all-day items), as light
+        rows (the full record is loaded only for a match). Loading only these, not every event
+        between the batch's first and last start, keeps a source's cost independent of the
+        database's size; the run's MatchIndex, when it may be used, saves reading them again."""
+        hours: set[int] = set()
         for i in items:
             if i.start_utc is not None:
                 hour = int(i.start_utc.timestamp() // 3600)
-                spans.append((hour - 40, hour + 41) if i.all_day else (hour - 1, hour + 2))
-        if not spans:
-            return []
-        spans.sort()
-        merged = [list(spans[0])]
-        for lo, hi in spans[1:]:
-            if lo <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], hi)
+                hours.update(range(hour - 40, hour + 41) if i.all_day else range(hour - 1, hour + 2))
+        index = self.index if self.index is not None and self.index.usable(self.session) else None
+        missing = sorted(hours - index.loaded) if index is not None else sorted(hours)
+        spans: list[list[int]] = []
+        for h in missing:
+            if spans and h == spans[-1][1]:
+                spans[-1][1] = h + 1
             else:
-                merged.append([lo, hi])
+                spans.append([h, h + 1])
         rows: list[_Candidate] = []
-        for lo, hi in merged:
-            for row in self.session.execute(_CANDIDATES, {"lo": _hour_start(lo), "hi": _hour_start(hi)}):
+        for lo, hi in spans:
+            for row in self.conn.execute(_CANDIDATES, {"lo": _hour_start(lo), "hi": _hour_start(hi)}):
                 rows.append(_Candidate(row.id, {
                     "title": row.title, "start_utc": row.start_utc, "end_utc": row.end_utc,
                     "all_day": row.all_day, "city": row.city, "country": row.country,
                     "online": row.online}))
-        return rows
+        if index is None:
+            buckets: dict[int, list[_Candidate]] = {}
+            for cand in rows:
+                buckets.setdefault(int(cand.fields["start_utc"].timestamp() // 3600), []).append(cand)
+            return buckets
+        for cand in rows:
+            if cand.id not in index.where:
+                index.put(cand)
+        index.loaded.update(missing)
+        # a copy: the events this batch creates join it, the index only once they are committed
+        return {h: sorted(index.buckets[h], key=_start_of) for h in hours if index.buckets.get(h)}
 
-    def _find(self, item: EventItem, own: dict[str, EventSource],
-              by_uid: dict[str, Event], by_url: dict[str, Event], buckets: dict[int, list[_Candidate]]
-              ) -> tuple[Event | None, EventSource | None]:
+    # ------------------------------------------------------------ matching
+    def _find(self, item: EventItem, own: dict[str, _Link], by_uid: dict[str, str], by_url: dict[str, str],
+              buckets: dict[int, list[_Candidate]]) -> tuple[str | None, _Link | None]:
         link = own.get(item.key or "")
         if link is not None:
-            return link.event, link
+            return link.event_id, link
         occ = item.recurrence_id or ""
         if item.uid and f"{item.uid}#{occ}" in by_uid:
             return by_uid[f"{item.uid}#{occ}"], None
         for url in item.urls:
-            ev = by_url.get(f"{url}#{occ}")
-            if ev is not None:
-                return ev, None
+            eid = by_url.get(f"{url}#{occ}")
+            if eid is not None:
+                return eid, None
         assert item.start_utc is not None
-        probe = {"title": item.title, "start_utc": item.start_utc, "end_utc": item.end_utc,
-                 "all_day": item.all_day, "city": item.city, "country": item.country,
-                 "online": item.online}
+        probe = _light(item)
         hour = int(item.start_utc.timestamp() // 3600)
         span = range(hour - 40, hour + 41) if item.all_day else range(hour - 1, hour + 2)
         for h in span:
-            for cand in buckets.get(h, []):
+            for cand in buckets.get(h, ()):
                 if cand.id in self.listed_here:
                     continue   # one source never lists one event twice
                 if same_event(probe, cand.fields):
-                    return cand.event or self.session.get(Event, cand.id), None
+                    return cand.id, None
         return None, None
 
     # ------------------------------------------------------------ writing
@@ -280,52 +450,60 @@ class SourceWriter:
         # the source's lock first, then the global one (always in this order: no deadlock)
         lock_source(s, self.source)
         lock_matching(s)
-        pg = is_postgresql(s)
-        own = {lk.key: lk for lk in s.scalars(select(EventSource).where(EventSource.source == self.source)
-                                              .options(selectinload(EventSource.event)))}
+        own = self._own_links()
         self.listed_here = {lk.event_id for lk in own.values() if lk.active}
         uids = [i.uid for i in items if i.uid]
         urls = [u for i in items for u in i.urls]
-        by_uid: dict[str, Event] = {}
-        by_url: dict[str, Event] = {}
-        if uids or urls:
-            for chunk in _chunks(list(set(uids)), 500):
-                for lk in s.scalars(select(EventSource).where(EventSource.uid.in_(chunk))):
-                    by_uid[f"{lk.uid}#{lk.snapshot.get('recurrence_id') or ''}"] = lk.event
-            for chunk in _chunks(list(set(urls)), 500):
-                for lk in s.scalars(select(EventSource).where(or_(EventSource.url.in_(chunk)))):
-                    by_url[f"{lk.url}#{lk.snapshot.get('recurrence_id') or ''}"] = lk.event
+        by_uid = self._listed_by(_LINKS.c.uid, uids) if uids else {}
+        by_url = self._listed_by(_LINKS.c.url, urls) if urls else {}
         global_ids = [stable_id(i.key) for i in items if i.key and i.key.startswith(("uid:", "url:"))]
-        for chunk in _chunks(list(set(global_ids)), 500):
-            self.taken_ids.update(s.scalars(select(Event.id).where(Event.id.in_(chunk))))
-        buckets: dict[int, list[_Candidate]] = {}
-        for cand in self._candidates(items):
-            start = cand.fields["start_utc"]
-            if start is not None:
-                buckets.setdefault(int(start.timestamp() // 3600), []).append(cand)
+        self.taken_ids.update(self._existing_ids(global_ids))
+        buckets = self._candidates(items)
 
+        # 1. which event each item is (ids only; events new in this batch join the candidates)
+        plans: list[_Plan] = []
+        created: dict[str, EventItem] = {}
         seen_keys: set[str] = set()
         for item in items:
             assert item.key is not None and item.start_utc is not None
             seen_keys.add(item.key)
-            event, link = self._find(item, own, by_uid, by_url, buckets)
+            eid, link = self._find(item, own, by_uid, by_url, buckets)
+            if eid is None:
+                eid = self._event_id(item)
+                created[eid] = item
+                buckets.setdefault(int(item.start_utc.timestamp() // 3600), []).append(
+                    _Candidate(eid, _light(item)))
+            plans.append(_Plan(item, eid, link))
+            self.listed_here.add(eid)
+            if item.uid:
+                by_uid[f"{item.uid}#{item.recurrence_id or ''}"] = eid
+            for u in item.urls:
+                by_url[f"{u}#{item.recurrence_id or ''}"] = eid
+
+        # 2. the full rows of the stored events it touches (an id made here that another
+        # writer already stored is that event, as INSERT ... ON CONFLICT would have it)
+        vanishing = [lk for key, lk in own.items() if key not in seen_keys and lk.active]
+        existing = self._existing_ids(list(created))
+        touched = {p.event_id for p in plans if p.event_id not in created or p.event_id in existing}
+        events = self._load(touched | {lk.event_id for lk in vanishing}, own)
+        for eid, item in created.items():
+            if eid not in events:
+                events[eid] = _Event(eid, dict(_EVENT_DEFAULTS, id=eid, title=item.title,
+                                               start_utc=item.start_utc, first_seen=self.now,
+                                               last_seen=self.now), [], is_new=True)
+
+        # 3. the listings, then the merged records
+        for plan in plans:
+            item, event = plan.item, events[plan.event_id]
             snap = snapshot(item, self.type)
-            is_new = event is None
-            if event is None:
-                event, is_new = self._new_event(item) if pg else (self._add_event(item), True)
-                if is_new:
-                    buckets.setdefault(int(item.start_utc.timestamp() // 3600), []).append(
-                        _Candidate(event.id, {"title": item.title, "start_utc": item.start_utc,
-                                              "end_utc": item.end_utc, "all_day": item.all_day,
-                                              "city": item.city, "country": item.country,
-                                              "online": item.online}, event))
             record = False
+            link = plan.link
             if link is None:
-                link = EventSource(source=self.source, key=item.key, url=item.url, uid=item.uid,
-                                   active=True, snapshot=snap, changed_at=self.now,
-                                   first_seen=self.now, last_seen=self.now)
+                link = _Link(event_id=event.id, source=self.source, key=item.key or "", url=item.url,
+                             uid=item.uid, active=True, snapshot=snap, changed_at=self.now,
+                             first_seen=self.now, last_seen=self.now, order=self._order(), dirty=True)
                 event.links.append(link)
-                own[item.key] = link
+                own[link.key] = link
             else:
                 old = link.snapshot
                 if any(old.get(f) != snap.get(f) for f in TRACKED):
@@ -333,18 +511,22 @@ class SourceWriter:
                     record = True
                 link.snapshot = snap
                 link.url, link.uid, link.active, link.last_seen = item.url, item.uid, True, self.now
-            self.listed_here.add(event.id)
-            if item.uid:
-                by_uid[f"{item.uid}#{item.recurrence_id or ''}"] = event
-            for u in item.urls:
-                by_url[f"{u}#{item.recurrence_id or ''}"] = event
+                link.dirty = True
+            is_new = event.is_new and not event.merged_once
+            event.merged_once = True
             self._apply(event, is_new, item.source, record=record)
-        self._vanish(own, seen_keys)
+        self._vanish(vanishing, events)
+        self._write(events, own)
+        self.published = [_Candidate(ev.id, {f: ev.row.get(f) for f in _LIGHT}) for ev in events.values()]
         for g in groups:
             self._store_group(g)
         self.result.events = len(items)
         self.result.groups = len(groups)
         return self.result
+
+    def _order(self) -> int:
+        self._next_order += 1
+        return self._next_order
 
     def _event_id(self, item: EventItem) -> str:
         """An iCal UID or a canonical URL names the event wherever it is listed: its id does not
@@ -361,53 +543,26 @@ class SourceWriter:
         self.taken_ids.add(eid)
         return eid
 
-    def _add_event(self, item: EventItem) -> Event:
-        event = Event(id=self._event_id(item), title=item.title,
-                      first_seen=self.now, last_seen=self.now, start_utc=item.start_utc)
-        self.session.add(event)
-        event.links = []
-        event.changes = []
-        return event
-
-    def _new_event(self, item: EventItem) -> tuple[Event, bool]:
-        """PostgreSQL: INSERT ... ON CONFLICT DO NOTHING on the event id; (event, inserted).
-        A row another writer committed under the same id is used, not duplicated."""
-        eid = self._event_id(item)
-        inserted = self.session.execute(
-            pg_insert(Event).values(id=eid, title=item.title, start_utc=item.start_utc,
-                                    first_seen=self.now, last_seen=self.now, urls=[], kinds=[],
-                                    goals=[], industries=[], tags=[])
-            .on_conflict_do_nothing(index_elements=[Event.id]).returning(Event.id)).first()
-        if inserted is None:
-            existing = self.session.get(Event, eid)
-            assert existing is not None
-            return existing, False
-        event = Event(id=eid, title=item.title, first_seen=self.now, last_seen=self.now,
-                      start_utc=item.start_utc, status_reason=None, content_hash=None)
-        event.links = []
-        event.changes = []
-        make_transient_to_detached(event)   # the row exists: later changes are UPDATEs
-        self.session.add(event)
-        return event, True
-
-    def _apply(self, event: Event, is_new: bool, source: str, *, record: bool = True) -> None:
+    def _apply(self, event: _Event, is_new: bool, source: str, *, record: bool = True) -> None:
         """Re-merge the event from its sources; changes are recorded when `record` (a source
         that already listed it now says something else), not when a new source joins."""
+        row = event.row
         merged = merge(event.links)
         merged["cfp_deadline_utc"] = _cfp_utc(merged["cfp_deadline"], merged["timezone"])
-        before = {f: getattr(event, f) for f in TRACKED} if not is_new else {}
+        before = {f: row.get(f) for f in TRACKED} if not is_new else {}
         digest = _hash(merged)
-        event.last_seen = self.now
-        if not is_new and event.content_hash == digest:
+        row["last_seen"] = self.now
+        event.dirty = True
+        if not is_new and row.get("content_hash") == digest:
             self.result.unchanged += 1
             return
-        if event.status_reason == C.VANISHED and merged["status"] != C.CANCELLED:
-            event.status_reason = None
+        if row.get("status_reason") == C.VANISHED and merged["status"] != C.CANCELLED:
+            row["status_reason"] = None
         for name, value in merged.items():
             if name == "previous_start_utc" and value is None:
                 continue
-            setattr(event, name, value)
-        event.content_hash = digest
+            row[name] = value
+        row["content_hash"] = digest
         if is_new:
             self.result.new += 1
             self.result.new_ids.append(event.id)
@@ -420,10 +575,10 @@ class SourceWriter:
             old, new = before[f], merged[f]
             if _fmt(old) != _fmt(new):
                 changed = True
-                event.changes.append(EventChange(field=f, old=_fmt(old), new=_fmt(new),
-                                                 seen=self.now, source=source))
+                event.changes.append({"event_id": event.id, "field": f, "old": _fmt(old), "new": _fmt(new),
+                                      "seen": self.now, "source": source})
                 if f == "start_utc" and old is not None:
-                    event.previous_start_utc = old
+                    row["previous_start_utc"] = old
                 if f == "status" and new == C.CANCELLED:
                     self.result.cancelled += 1
         if changed:
@@ -431,38 +586,81 @@ class SourceWriter:
         else:
             self.result.unchanged += 1
 
-    def _vanish(self, own: dict[str, EventSource], seen: set[str]) -> None:
-        for key, link in own.items():
-            if key in seen or not link.active:
-                continue
+    def _vanish(self, vanishing: list[_Link], events: dict[str, _Event]) -> None:
+        for link in vanishing:
             link.active = False
-            event = link.event
+            link.dirty = True
+            event = events[link.event_id]
             if any(lk.active for lk in event.links):
                 self._apply(event, False, self.source)
                 continue
-            if event.start_utc is not None and event.start_utc > self.now and event.status != C.CANCELLED:
-                event.changes.append(EventChange(field="status", old=event.status, new=C.CANCELLED,
-                                                 seen=self.now, source=self.source))
-                event.status = C.CANCELLED
-                event.status_reason = C.VANISHED
+            row = event.row
+            start = row.get("start_utc")
+            if start is not None and start > self.now and row.get("status") != C.CANCELLED:
+                event.changes.append({"event_id": event.id, "field": "status", "old": row.get("status"),
+                                      "new": C.CANCELLED, "seen": self.now, "source": self.source})
+                row["status"] = C.CANCELLED
+                row["status_reason"] = C.VANISHED
+                event.dirty = True
                 self.result.vanished += 1
                 self.result.cancelled += 1
 
+    def _write(self, events: dict[str, _Event], own: dict[str, _Link]) -> None:
+        """Everything the batch changed, one executemany per table and kind of statement."""
+        s = self.conn
+        new_rows = [ev.row for ev in events.values() if ev.is_new]
+        changed_rows = [{**{k: v for k, v in ev.row.items() if k != "id"}, "_id": ev.id}
+                        for ev in events.values() if ev.dirty and not ev.is_new]
+        if new_rows:
+            if is_postgresql(self.session):
+                s.execute(pg_insert(_EVENTS).on_conflict_do_nothing(index_elements=[_EVENTS.c.id]), new_rows)
+            else:
+                s.execute(_EVENTS.insert(), new_rows)
+        if changed_rows:
+            s.execute(_UPDATE_EVENT, changed_rows)
+        new_links = [{n: getattr(lk, n) for n in _LINK_COLUMNS if n != "id"}
+                     for lk in own.values() if lk.id is None]
+        changed_links = [{"_id": lk.id, "url": lk.url, "uid": lk.uid, "active": lk.active, "snapshot": lk.snapshot,
+                          "changed_at": lk.changed_at, "last_seen": lk.last_seen}
+                         for lk in own.values() if lk.id is not None and lk.dirty]
+        if new_links:
+            s.execute(_LINKS.insert(), new_links)
+        if changed_links:
+            s.execute(_UPDATE_LINK, changed_links)
+        changes = [c for ev in events.values() for c in ev.changes]
+        if changes:
+            s.execute(_CHANGES.insert(), changes)
+
     def _store_group(self, g: GroupItem) -> None:
         gid = stable_id("group", g.url or slugify(g.name))
-        row = self.session.get(Group, gid)
-        if row is None:
-            row = Group(id=gid, name=g.name, first_seen=self.now, last_seen=self.now, sources=[])
-            self.session.add(row)
-        row.name = g.name
-        row.url = g.url or row.url
-        row.description = g.description or row.description
-        row.city = g.city or row.city
-        row.country = g.country or row.country
-        row.industries = list(dict.fromkeys([*(row.industries or []), *g.industries]))
-        row.tags = list(dict.fromkeys([*(row.tags or []), *g.tags]))
-        row.sources = list(dict.fromkeys([*(row.sources or []), g.source]))
-        row.last_seen = self.now
+        found = self.conn.execute(select(_GROUPS).where(_GROUPS.c.id == gid)).first()
+        row: dict[str, Any] = dict(found._mapping) if found else {
+            "id": gid, "url": None, "description": None, "city": None, "country": None,
+            "industries": [], "tags": [], "sources": [], "first_seen": self.now}
+        row.update(
+            name=g.name, url=g.url or row["url"], description=g.description or row["description"],
+            city=g.city or row["city"], country=g.country or row["country"],
+            industries=list(dict.fromkeys([*(row["industries"] or []), *g.industries])),
+            tags=list(dict.fromkeys([*(row["tags"] or []), *g.tags])),
+            sources=list(dict.fromkeys([*(row["sources"] or []), g.source])), last_seen=self.now)
+        if found is None:
+            self.conn.execute(_GROUPS.insert(), [row])
+        else:
+            self.conn.execute(update(_GROUPS).where(_GROUPS.c.id == gid)
+                                 .values({k: v for k, v in row.items() if k != "id"}))
+
+
+def _start_of(cand: _Candidate) -> datetime:
+    return cand.fields["start_utc"]  # type: ignore[no-any-return]
+
+
+_LIGHT = ("title", "start_utc", "end_utc", "all_day", "city", "country", "online")
+
+
+def _light(item: EventItem) -> dict[str, Any]:
+    """The fields same_event compares, of an item."""
+    return {"title": item.title, "start_utc": item.start_utc, "end_utc": item.end_utc,
+            "all_day": item.all_day, "city": item.city, "country": item.country, "online": item.online}
 
 
 def _hour_start(hour: int) -> datetime:
