@@ -82,6 +82,36 @@ def crawl_settings(config_dir: str | None, db_url: str, now: datetime | None,
     return values
 
 
+def parse_workers(config_value: int | None = None) -> int:
+    """How many parse worker processes a collect run starts: EVENTSCOUT_PARSE_WORKERS, else
+    [crawl] parse_workers, else one per core (none on one core)."""
+    import os
+
+    from aggregator.prepare import default_workers
+
+    env = os.environ.get("EVENTSCOUT_PARSE_WORKERS", "").strip()
+    if env:
+        try:
+            return max(0, int(env))
+        except ValueError:
+            raise ValueError(f"EVENTSCOUT_PARSE_WORKERS={env!r}: not a whole number") from None
+    return default_workers() if config_value is None else max(0, config_value)
+
+
+def _parse_pool(settings: Any, sources: list[str]) -> Any:
+    """Parse workers for this run (aggregator.prepare), or None when there is one source or
+    none is wanted: a pool would cost more than it saves."""
+    from aggregator import context
+    from aggregator.prepare import ParsePool
+
+    run = context.from_settings(settings)
+    chosen = [s for s in run.config.sources if (s.name in sources if sources else s.enabled)]
+    workers = parse_workers(getattr(run.config.settings, "parse_workers", None))
+    if workers < 1 or len(chosen) < 2:
+        return None
+    return ParsePool(min(workers, len(chosen)), run.config.industries)
+
+
 def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sources: list[str],
                 *, queue: str | None = None, on_source: Callable[[SourceDone], None] | None = None,
                 log_level: str = "ERROR") -> CollectSummary:
@@ -104,14 +134,20 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
     settings = Settings()
     settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level, run=run),
                      priority="project")
-    with beat:
-        process = CrawlerProcess(settings)
-        if log_level == "NONE":
-            logging.getLogger("scrapy").setLevel(logging.CRITICAL)
-        crawler = process.create_crawler(SourceSpider)
-        crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
-        process.crawl(crawler)
-        process.start()
+    pool = None if queue else _parse_pool(settings, sources)
+    try:
+        with beat:
+            process = CrawlerProcess(settings)
+            if log_level == "NONE":
+                logging.getLogger("scrapy").setLevel(logging.CRITICAL)
+            crawler = process.create_crawler(SourceSpider)
+            crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
+            crawler.eventscout_pool = pool  # type: ignore[attr-defined]
+            process.crawl(crawler)
+            process.start()
+    finally:
+        if pool is not None:
+            pool.close()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     return CollectSummary(
         run=run.id if run else None,

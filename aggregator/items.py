@@ -93,3 +93,13 @@ class SourceDone:
     last_modified: str | None = None
     content_hash: str | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """The events and groups of one fetched document, normalised and classified already
+    (aggregator.prepare): they pass the dedup and store pipelines as one item, not one each."""
+
+    source: str
+    events: list[EventItem] = field(default_factory=list)
+    groups: list[GroupItem] = field(default_factory=list)

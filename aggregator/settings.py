@@ -31,6 +31,10 @@ DOWNLOAD_SLOTS = {
     "": {"delay": 0, "concurrency": 32},
 }
 
+# a response yields one Batch of items, its links and maybe its SourceDone, in that order:
+# one at a time (Scrapy's default of 100 starts 100 tasks per response)
+CONCURRENT_ITEMS = 1
+
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0

@@ -28,8 +28,9 @@ from twisted.python.failure import Failure
 from aggregator import constants as C
 from aggregator import context
 from aggregator.config_types import SourceConfig
-from aggregator.items import SourceDone
-from spiders.base import ParseContext, SourceError
+from aggregator.items import Batch, EventItem, GroupItem, SourceDone
+from aggregator.prepare import Prepared, prepare_document
+from spiders.base import ParseContext
 from spiders.errors import describe_failure
 
 logger = logging.getLogger(__name__)
@@ -158,9 +159,15 @@ class SourceSpider(scrapy.Spider):
                               headers=headers or {}, dont_filter=not followed)
 
     # ------------------------------------------------------------------ parsing
-    def parse_source(self, response: Response) -> Iterator[Any]:
+    @property
+    def pool(self) -> Any:
+        """The run's parse workers (aggregator.prepare.ParsePool), or None: parse here."""
+        return getattr(self.crawler, "eventscout_pool", None)
+
+    async def parse_source(self, response: Response) -> AsyncIterator[Any]:
         if self.shared is not None:
-            yield from self._parse_shared(response)
+            for shared_out in self._parse_shared(response):
+                yield shared_out
             return
         name = response.meta["source"]
         run = context.from_settings(self.settings)
@@ -183,47 +190,59 @@ class SourceSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("eventscout/bodies_unchanged")
                 state.content_hash = digest
             if not state.not_modified:
-                out = self._parse_document(src, response, followed, state)
-        yield from out
+                ctx = self._context(response, followed)
+                prepared = await self._prepare(src, response, ctx, state)
+                out = self._outputs(src, response.url, followed, state, ctx, prepared)
+        for item in out:
+            yield item
         state.pending -= 1
         if state.pending == 0:
             yield self._done(src.name, state)
 
-    def _parse_document(self, src: SourceConfig, response: Response, followed: bool, state: _Progress) -> list[Any]:
+    def _context(self, response: Response, followed: bool) -> ParseContext:
         run = context.from_settings(self.settings)
-        ctx = ParseContext(
+        return ParseContext(
             now=run.now, horizon_days=run.config.settings.horizon_days,
             headers={k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v},
             followed=followed, max_items=run.config.settings.max_items_per_source)
+
+    async def _prepare(self, src: SourceConfig, response: Response, ctx: ParseContext, state: _Progress) -> Prepared:
+        """The document parsed, normalised and classified: by a parse worker when the run has
+        them, else here."""
+        pool = self.pool
+        cap = max(ctx.max_items - state.items, 0)
+        if pool is not None:
+            prepared: Prepared = await pool.prepare(response.body, response.url, src, ctx, cap)
+            return prepared
+        run = context.from_settings(self.settings)
+        return prepare_document(response.body, response.url, src, ctx, run.config.industries, cap)
+
+    def _outputs(self, src: SourceConfig, url: str, followed: bool, state: _Progress, ctx: ParseContext,
+                 prepared: Prepared) -> list[Any]:
+        """What the spider yields for one prepared document: its Batch and the links to follow."""
         stats = self.crawler.stats
         stats.inc_value("eventscout/documents_parsed")
-        try:
-            result = parser_for(src.type)(response.body, response.url, src, ctx)
-        except SourceError as exc:
-            reason = str(exc) or "unreadable"
+        if prepared.error is not None:
             if followed:
-                state.warnings.append(f"{response.url}: {reason}")
+                state.warnings.append(f"{url}: {prepared.error}")
             else:
-                state.error = reason
+                state.error = prepared.error
             return []
-        out: list[Any] = []
-        cap = ctx.max_items - state.items
-        events = result.events[:max(cap, 0)]
-        if len(result.events) > len(events):
-            state.warnings.append(f"more than {ctx.max_items} events: the rest were left out")
-        for ev in events:
-            ev.source = src.name
-        for g in result.groups:
-            g.source = src.name
-        state.items += len(events)
-        stats.inc_value("eventscout/items_parsed", len(events))
-        state.warnings.extend(result.warnings)
-        out.extend(events)
-        out.extend(result.groups)
-        for url in result.follow:
+        events = prepared.events
+        if state.items + prepared.parsed > ctx.max_items:
+            # documents of one source parsed at the same time: the cap holds for their sum
+            events = events[:max(ctx.max_items - state.items, 0)]
+            prepared.warnings.append(f"more than {ctx.max_items} events: the rest were left out")
+        state.items += prepared.parsed
+        stats.inc_value("eventscout/items_parsed", prepared.parsed)
+        if prepared.unusable:
+            stats.inc_value("eventscout/dropped_unusable", prepared.unusable)
+        state.warnings.extend(prepared.warnings)
+        out: list[Any] = [Batch(src.name, events, prepared.groups)]
+        for link in prepared.follow:
             if not followed or src.type == C.HTML:
                 state.pending += 1
-                out.append(self.make_request(src, url, followed=True))
+                out.append(self.make_request(src, link, followed=True))
         return out
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
@@ -275,10 +294,13 @@ class SourceSpider(scrapy.Spider):
                                  content_hash=digest, not_modified=int(not_modified))
             if not not_modified:
                 state = _Progress(items=int(stored.get("items") or 0))
-                out = self._parse_document(src, response, followed, state)
+                ctx = self._context(response, followed)
+                prepared = prepare_document(response.body, response.url, src, ctx, run.config.industries,
+                                            max(ctx.max_items - state.items, 0))
+                out = self._outputs(src, response.url, followed, state, ctx, prepared)
                 if state.error:
                     shared.set_state(name, error=state.error)
-                items = [o for o in out if not isinstance(o, scrapy.Request)]
+                items = [i for b in out if isinstance(b, Batch) for i in [*b.events, *b.groups]]
                 shared.add_items(name, items, state.warnings)
                 # queued before this request counts as finished: the source stays open for them
                 for request in out:
@@ -302,7 +324,8 @@ class SourceSpider(scrapy.Spider):
             return
         items, warnings = shared.gather(name)
         state = shared.state(name)
-        yield from items
+        yield Batch(name, [i for i in items if isinstance(i, EventItem)],
+                    [i for i in items if isinstance(i, GroupItem)])
         yield self._done(name, _Progress(
             items=int(state.get("items") or 0), error=state.get("error") or None,
             not_modified=state.get("not_modified") == "1", etag=state.get("etag") or None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from scrapy.exceptions import DropItem
 
 from aggregator.dedup import source_key
-from aggregator.items import EventItem, SourceDone
+from aggregator.items import Batch, EventItem, SourceDone
 
 
 class DedupPipeline:
@@ -25,6 +25,15 @@ class DedupPipeline:
     def process_item(self, item):  # type: ignore[no-untyped-def]
         if isinstance(item, SourceDone):
             self.seen.pop(item.source, None)
+            return item
+        if isinstance(item, Batch):
+            kept = []
+            for ev in item.events:
+                try:
+                    kept.append(self.process_item(ev))
+                except DropItem:
+                    pass
+            item.events = kept
             return item
         if not isinstance(item, EventItem):
             return item

@@ -6,8 +6,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator import context
 from aggregator.db import session_scope
-from aggregator.items import EventItem, GroupItem, SourceDone
-from aggregator.store import SourceWriter, record_health, touch_source
+from aggregator.items import Batch, EventItem, GroupItem, SourceDone
+from aggregator.store import MatchIndex, SourceWriter, record_health, touch_source
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +26,17 @@ class StorePipeline:
         self.crawler = crawler
         self.events: dict[str, list[EventItem]] = {}
         self.groups: dict[str, list[GroupItem]] = {}
+        self.index = MatchIndex()
 
     @classmethod
     def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
         return cls(context.from_settings(crawler.settings), crawler)
 
     def process_item(self, item):  # type: ignore[no-untyped-def]
-        if isinstance(item, EventItem):
+        if isinstance(item, Batch):
+            self.events.setdefault(item.source, []).extend(item.events)
+            self.groups.setdefault(item.source, []).extend(item.groups)
+        elif isinstance(item, EventItem):
             self.events.setdefault(item.source, []).append(item)
         elif isinstance(item, GroupItem):
             self.groups.setdefault(item.source, []).append(item)
@@ -51,6 +55,7 @@ class StorePipeline:
             done.ok = False
             done.error = done.error or "no events found"
         stats = self.stats
+        writer = None
         try:
             with session_scope(self.run.engine) as session:
                 if done.ok and done.not_modified:
@@ -58,7 +63,8 @@ class StorePipeline:
                     stats.inc_value("eventscout/sources_not_modified")
                 elif done.ok:
                     done.items = len(events)
-                    result = SourceWriter(session, done.source, type_, now).store(events, groups, done)
+                    writer = SourceWriter(session, done.source, type_, now, self.index)
+                    result = writer.store(events, groups, done)
                     stats.inc_value("eventscout/events_new", result.new)
                     stats.inc_value("eventscout/events_updated", result.updated)
                     stats.inc_value("eventscout/events_cancelled", result.cancelled)
@@ -66,7 +72,10 @@ class StorePipeline:
                     stats.inc_value("eventscout/events_stored", result.events)
                     stats.inc_value("eventscout/groups_stored", result.groups)
                 record_health(session, done.source, type_, url, done, now)
+            if writer is not None:
+                self.index.publish(writer.published)
         except SQLAlchemyError as exc:
+            self.index.reset()
             done.ok = False
             done.error = f"database error while storing: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
             logger.error("%s: %s", done.source, done.error)
