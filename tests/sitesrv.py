@@ -13,15 +13,17 @@ import time
 from pathlib import Path
 
 SERVER = r'''
-import functools, http.server, socketserver, sys
+import functools, http.server, socketserver, sys, threading
 root, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, lock = open(log, "a", buffering=1), threading.Lock()
 class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"      # persistent connections, as real web servers keep them
     def log_message(self, fmt, *args):
-        with open(log, "a") as f:
-            f.write("%s %s\n" % (self.command, self.path))
+        with lock:
+            out.write("%s %s\n" % (self.command, self.path))
     def log_request(self, code="-", size="-"):
-        with open(log, "a") as f:
-            f.write("%s %s %s\n" % (self.command, self.path, code))
+        with lock:
+            out.write("%s %s %s\n" % (self.command, self.path, code))
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
