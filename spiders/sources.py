@@ -153,8 +153,6 @@ class SourceSpider(scrapy.Spider):
                      headers: dict[str, str] | None = None) -> scrapy.Request:
         meta: dict[str, Any] = {"source": src.name, "followed": followed,
                                 "handle_httpstatus_list": [304]}
-        if is_local(url):
-            meta["autothrottle_dont_adjust_delay"] = True
         return scrapy.Request(url, callback=self.parse_source, errback=self.on_error, meta=meta,
                               headers=headers or {}, dont_filter=not followed)
 

@@ -18,6 +18,7 @@ root, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 out, lock = open(log, "a", buffering=1), threading.Lock()
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"      # persistent connections, as real web servers keep them
+    disable_nagle_algorithm = True     # headers and body go out without waiting for an ACK
     def log_message(self, fmt, *args):
         with lock:
             out.write("%s %s\n" % (self.command, self.path))
