@@ -65,6 +65,8 @@ class EventItem:
     end_utc: datetime | None = None
     goals: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # aggregator.store.Precomputed, set by the parse worker; not part of the item's data
+    precomputed: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass

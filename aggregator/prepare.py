@@ -32,6 +32,7 @@ from aggregator.classify import goals_for, industries_for, kinds_for
 from aggregator.config_types import Industry, SourceConfig
 from aggregator.items import EventItem, GroupItem
 from aggregator.pipelines.normalize import normalize_event, normalize_group
+from aggregator.store import precompute
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ def prepare_document(body: bytes, url: str, source: SourceConfig, ctx: Any,
         g.source = source.name
     events, groups, unusable = prepare_items(events, result.groups, source,
                                              taxonomy if taxonomy is not None else _TAXONOMY)
+    for ev in events:
+        ev.precomputed = precompute(ev, source.type)
     return Prepared(events=events, groups=groups, follow=list(result.follow), warnings=warnings,
                     unusable=unusable, parsed=len(events) + unusable)
 

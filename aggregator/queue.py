@@ -232,7 +232,7 @@ def _dec(value: Any) -> Any:
 
 def item_to_json(item: EventItem | GroupItem) -> str:
     kind = "event" if isinstance(item, EventItem) else "group"
-    fields = {f.name: _enc(getattr(item, f.name)) for f in dataclasses.fields(item)}
+    fields = {f.name: _enc(getattr(item, f.name)) for f in dataclasses.fields(item) if f.name != "precomputed"}
     return json.dumps({"kind": kind, "fields": fields}, ensure_ascii=False)
 
 

@@ -68,3 +68,40 @@ def test_the_index_holds_what_the_database_holds(tmp_path) -> None:  # type: ign
     assert kept == stored
     assert len(stored) == 3, "the 2027 listing matched the first one"
     engine.dispose()
+
+
+def test_rows_inserted_through_the_driver_read_back_as_sqlalchemy_writes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """aggregator.store._sqlite_insert stores values the way SQLAlchemy's SQLite dialect does."""
+    from aggregator.store import _EVENTS, _LINKS, _sqlite_insert
+
+    rows = [{c.name: None for c in _EVENTS.columns} | {
+        "id": f"e{i}", "title": "Ünïcode & <b>", "urls": ["https://example.org/a", "b"], "kinds": [],
+        "goals": ["visibility"], "industries": [], "tags": ["x"], "timezone": "Europe/Berlin", "all_day": i == 1,
+        "online": True, "hybrid": False, "status": "scheduled", "price": 12.5, "latitude": 52.52,
+        "start_utc": datetime(2027, 3, 6, 18, 30, 0, 123456 * i, tzinfo=UTC),
+        "end_utc": datetime(2027, 3, 6, 21, tzinfo=UTC).astimezone(default_zone()),
+        "first_seen": NOW, "last_seen": NOW} for i in range(2)]
+    link = {"event_id": "e0", "source": "s", "key": "k", "url": None, "uid": "u", "active": False,
+            "snapshot": {"title": "t", "n": [1, None]}, "changed_at": NOW, "first_seen": NOW, "last_seen": NOW}
+    read = {}
+    for how in ("core", "driver"):
+        engine = open_database(f"sqlite:///{tmp_path / how}.db")
+        with engine.begin() as conn:
+            if how == "core":
+                conn.execute(_EVENTS.insert(), rows)
+                conn.execute(_LINKS.insert(), [link])
+            else:
+                _sqlite_insert(conn, _EVENTS, rows)
+                _sqlite_insert(conn, _LINKS, [link], {id(link["snapshot"]): '{"title": "t", "n": [1, null]}'})
+        with engine.connect() as conn:
+            read[how] = ([dict(r._mapping) for r in conn.execute(select(_EVENTS).order_by(_EVENTS.c.id))],
+                         [dict(r._mapping) for r in conn.execute(select(_LINKS))],
+                         list(conn.exec_driver_sql("select start_utc, all_day, urls from events order by id")))
+        engine.dispose()
+    assert read["driver"] == read["core"]
+
+
+def default_zone():  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("America/New_York")
