@@ -444,6 +444,9 @@ def do_collect(app: App, names: list[str], queue: str | None = None) -> Any:
     if not chosen:
         raise Abort("no enabled sources to collect (add one with `eventscout sources add URL`)")
     app.engine  # noqa: B018  (migrate and fail early, before the crawl starts)
+    from aggregator import context
+
+    context.prime(app.config_dir, config)
     log_level = "DEBUG" if app.verbose >= 2 else ("INFO" if app.verbose else "ERROR")
     summary = run_collect(app.config_dir, app.db_url, app.now if app.now_text else None, names,
                           queue=queue, on_source=_progress_printer(app, len(chosen)), log_level=log_level)
@@ -765,9 +768,16 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
     """The cron job: collect, then build and send the digest of every profile with an email.
 
     Exit 0 on success, 3 when some sources or sends failed, 4 when another run holds the lock."""
-    from aggregator.digest import SendError, render
+    from aggregator.digest import SendError
     from aggregator.lock import LockHeld, RunLock
-    from aggregator.service import DigestBatch, DigestRequest, ServiceError, period_for, send_digest
+    from aggregator.service import (
+        DigestBatch,
+        DigestRequest,
+        ServiceError,
+        period_for,
+        send_digest,
+        write_digests,
+    )
 
     if dry_run and out is None:
         raise click.UsageError("--dry-run needs --out DIR")
@@ -793,15 +803,12 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
         periods = {p.name: period_for(p, config, app.now, DigestRequest()) for p in recipients}
         with app.session() as session:   # events, index and groups: read once for every digest
             batch = DigestBatch(session, config, app.now, list(periods.values()))
+        if dry_run:
+            from aggregator.prepare import default_workers
+
+            sent = write_digests(app.db_url, config, batch, periods, recipients, out, default_workers())
+            recipients = []
         for profile in recipients:
-            if dry_run:
-                with app.session() as session:
-                    built = batch.digest(session, profile, periods[profile.name])
-                data = render(built, "eml", from_addr=config.settings.smtp.from_addr)
-                path = out / f"{profile.name}-{built.label}.eml"  # type: ignore[operator]
-                path.write_bytes(data if isinstance(data, bytes) else data.encode())
-                sent += 1
-                continue
             try:
                 state, built = send_digest(app.engine, config, profile, app.now, DigestRequest(), force=force,
                                            batch=batch)

@@ -109,7 +109,9 @@ def _parse_pool(settings: Any, sources: list[str]) -> Any:
     workers = parse_workers(getattr(run.config.settings, "parse_workers", None))
     if workers < 1 or len(chosen) < 2:
         return None
-    return ParsePool(min(workers, len(chosen)), run.config.industries)
+    pool = ParsePool(min(workers, len(chosen)), run.config.industries)
+    pool.start()     # now, while this process has no other thread: the workers are forked
+    return pool
 
 
 def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sources: list[str],

@@ -30,11 +30,19 @@ def _engine(url: str) -> Engine:
     return open_database(url)
 
 
+_LOADED: dict[str | None, Config] = {}
+
+
+def prime(config_dir: str | None, config: Config) -> None:
+    """Reuse a configuration the caller has loaded (and validated) already for this directory."""
+    _LOADED[config_dir] = config
+
+
 @lru_cache(maxsize=4)
 def _context(config_dir: str | None, now_iso: str | None, db_url: str | None) -> RunContext:
     from aggregator.db import resolve_url
 
-    config = load_config(config_dir)
+    config = _LOADED.get(config_dir) or load_config(config_dir)
     now = datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)

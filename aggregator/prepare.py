@@ -176,11 +176,20 @@ class ParsePool:
     def __init__(self, workers: int, taxonomy: Mapping[str, Industry]) -> None:
         self.taxonomy = taxonomy
         self.crashes = 0
+        self.wanted = workers
+        self._waiting: deque[_Task] = deque()
+        self._workers: list[_Worker] = []
+        self._idle: list[_Worker] = []
+
+    def start(self) -> None:
+        """Start the workers (done by the first document: a run whose sources all answer 304
+        starts none)."""
+        if self._workers:
+            return
         for module in PRELOAD:
             importlib.import_module(module)
         textdates.warm_up()    # compiled once here, not once in every worker
-        self._waiting: deque[_Task] = deque()
-        self._workers = [self._spawn() for _ in range(workers)]
+        self._workers = [self._spawn() for _ in range(self.wanted)]
         self._idle = list(self._workers)
 
     @property
@@ -188,11 +197,13 @@ class ParsePool:
         return len(self._workers)
 
     def _spawn(self) -> _Worker:
-        # fork while the crawl has no thread (start-up); a fork server for replacements
+        # fork while the crawl process has no other thread (as a crawl's first document finds
+        # it); else a fork server (a copy of a threaded process may inherit a held lock)
         method = "fork" if threading.active_count() == 1 else "forkserver"
         ctx: Any = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(PRELOAD)
+        logger.debug("starting a parse worker (%s)", method)
         parent, child = ctx.Pipe()
         _PARENT_ENDS.append(parent)    # closed in the worker: only the crawl process holds it
         process = ctx.Process(target=_worker_main, args=(child, self.taxonomy), daemon=True,
@@ -204,6 +215,7 @@ class ParsePool:
     async def prepare(self, body: bytes, url: str, source: SourceConfig, ctx: Any,
                       max_events: int | None) -> Prepared:
         """The document prepared by a worker (prepare_document)."""
+        self.start()
         loop = asyncio.get_running_loop()
         task = _Task((body, url, source, ctx, None, max_events), loop.create_future())
         self._waiting.append(task)

@@ -223,7 +223,8 @@ def group_starts(session: Session, names: list[str] | None = None) -> dict[str, 
         stmt = stmt.where(Event.group_name.in_(names))
     out: dict[str, list[datetime]] = {}
     for name, start in session.execute(stmt):
-        out.setdefault(name, []).append(start)
+        if name is not None and start is not None:   # the query excludes both; for the type checker
+            out.setdefault(name, []).append(start)
     return out
 
 

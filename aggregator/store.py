@@ -745,43 +745,51 @@ def _chunks(seq: list[Any], n: int) -> list[list[Any]]:
     return [seq[i:i + n] for i in range(0, len(seq), n)]
 
 
+_SOURCES: Table = Source.__table__  # type: ignore[assignment]
+_SOURCE_ROW = select(_SOURCES).where(_SOURCES.c.name == bindparam("name"))
+_SOURCE_ROW_LOCKED = _SOURCE_ROW.with_for_update()
+# an unchanged source (304 or the same bytes): the events it lists are still listed
+_TOUCH_EVENTS = (update(_EVENTS).values(last_seen=bindparam("now", type_=_EVENTS.c.last_seen.type))
+                 .where(_EVENTS.c.id.in_(select(_LINKS.c.event_id).where(_LINKS.c.source == bindparam("name"),
+                                                                          _LINKS.c.active.is_(True)))))
+_TOUCH_LINKS = (update(_LINKS).values(last_seen=bindparam("now", type_=_LINKS.c.last_seen.type))
+                .where(_LINKS.c.source == bindparam("name"), _LINKS.c.active.is_(True)))
+
+
 def record_health(session: Session, name: str, type_: str, url: str, done: SourceDone, now: datetime) -> None:
     lock_source(session, name)
+    conn = session.connection()
     if is_postgresql(session):
         # the row exists afterwards whoever created it; FOR UPDATE: no lost failure count
-        session.execute(pg_insert(Source).values(name=name, type=type_, url=url, consecutive_failures=0)
-                        .on_conflict_do_nothing(index_elements=[Source.name]))
-        row = session.get(Source, name, with_for_update=True, populate_existing=True)
-        assert row is not None
+        conn.execute(pg_insert(_SOURCES).values(name=name, type=type_, url=url, consecutive_failures=0)
+                     .on_conflict_do_nothing(index_elements=[_SOURCES.c.name]))
+        found = conn.execute(_SOURCE_ROW_LOCKED, {"name": name}).first()
+        assert found is not None
     else:
-        row = session.get(Source, name)
-        if row is None:
-            row = Source(name=name, type=type_, url=url, consecutive_failures=0)
-            session.add(row)
-    row.type, row.url = type_, url
-    row.last_attempt = now
+        found = conn.execute(_SOURCE_ROW, {"name": name}).first()
+    row: dict[str, Any] = dict(found._mapping) if found is not None else {
+        "name": name, "consecutive_failures": 0, "etag": None, "last_modified": None, "content_hash": None,
+        "last_success": None, "items_last_run": None}
+    row.update(type=type_, url=url, last_attempt=now)
     if done.ok:
-        row.ok = True
-        row.last_success = now
-        row.last_error = None
-        row.consecutive_failures = 0
+        row.update(ok=True, last_success=now, last_error=None, consecutive_failures=0,
+                   etag=done.etag or row["etag"], last_modified=done.last_modified or row["last_modified"],
+                   content_hash=done.content_hash or row["content_hash"])
         if not done.not_modified:
-            row.items_last_run = done.items
-        row.etag = done.etag or row.etag
-        row.last_modified = done.last_modified or row.last_modified
-        row.content_hash = done.content_hash or row.content_hash
+            row["items_last_run"] = done.items
     else:
-        row.ok = False
-        row.last_error = done.error
-        row.consecutive_failures = (row.consecutive_failures or 0) + 1
-        row.items_last_run = 0
+        row.update(ok=False, last_error=done.error, consecutive_failures=(row["consecutive_failures"] or 0) + 1,
+                   items_last_run=0)
+    if found is None:
+        conn.execute(_SOURCES.insert(), [row])
+    else:
+        conn.execute(update(_SOURCES).where(_SOURCES.c.name == name).values(
+            {k: v for k, v in row.items() if k != "name"}))
 
 
 def touch_source(session: Session, name: str, now: datetime) -> None:
     """An unchanged source (304 or same bytes): its events are still listed."""
     lock_source(session, name)
-    listed = select(EventSource.event_id).where(EventSource.source == name, EventSource.active.is_(True))
-    session.execute(update(Event).where(Event.id.in_(listed)).values(last_seen=now)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(EventSource).where(EventSource.source == name, EventSource.active.is_(True))
-                    .values(last_seen=now).execution_options(synchronize_session=False))
+    conn = session.connection()
+    conn.execute(_TOUCH_EVENTS, {"name": name, "now": now})
+    conn.execute(_TOUCH_LINKS, {"name": name, "now": now})

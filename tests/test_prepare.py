@@ -97,6 +97,7 @@ def test_a_document_that_kills_its_worker_fails_alone_and_the_pool_goes_on(monke
     # the workers are forked: they run the patched function
     monkeypatch.setattr(prepare, "prepare_document", _crashing)
     pool = ParsePool(2, default_industries())
+    pool.start()
     pids = [w.process.pid for w in pool._workers]
     try:
         results = _run(pool, [FEED, b"CRASH me", FEED, FEED])
@@ -110,8 +111,17 @@ def test_a_document_that_kills_its_worker_fails_alone_and_the_pool_goes_on(monke
     assert not any(_alive(p) for p in pids if p is not None)
 
 
+def test_no_worker_starts_before_the_first_document() -> None:
+    pool = ParsePool(2, default_industries())
+    assert pool.size == 0, "a run whose sources all answer 304 must not pay for workers"
+    _run(pool, [FEED])
+    assert pool.size == 2
+    pool.close()
+
+
 def test_closing_the_pool_ends_every_worker_promptly() -> None:
     pool = ParsePool(2, default_industries())
+    pool.start()
     pids = [w.process.pid for w in pool._workers]
     _run(pool, [FEED])
     started = time.monotonic()
@@ -125,6 +135,7 @@ import sys, time
 from aggregator.config import default_industries
 from aggregator.prepare import ParsePool
 pool = ParsePool(2, default_industries())
+pool.start()
 print(" ".join(str(w.process.pid) for w in pool._workers), flush=True)
 time.sleep(60)
 """
