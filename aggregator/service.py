@@ -169,6 +169,51 @@ class DigestBatch:
                             sent_events=sent_events)
 
 
+# what `write_digests` workers inherit from the process that forks them
+_WRITE: dict[str, Any] = {}
+
+
+def _write_some(names: list[str]) -> int:
+    """A digest-writing worker: the .eml files of these profiles (see write_digests)."""
+    from aggregator.db import open_database, session_scope
+    from aggregator.digest import render
+
+    job = _WRITE
+    engine = open_database(job["db_url"])
+    written = 0
+    for name in names:
+        profile = job["config"].profile(name)
+        with session_scope(engine) as session:
+            built = job["batch"].digest(session, profile, job["periods"][name])
+        data = render(built, "eml", from_addr=job["config"].settings.smtp.from_addr)
+        path = job["out"] / f"{profile.name}-{built.label}.eml"
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        written += 1
+    engine.dispose()
+    return written
+
+
+def write_digests(db_url: str, config: Config, batch: DigestBatch, periods: dict[str, Period],
+                  profiles: list[Profile], out: Any, workers: int) -> int:
+    """Write each profile's digest as an .eml file in `out`; with `workers` > 1, in that many
+    forked processes (they share the batch's index, read once). Forking needs a process with no
+    other thread (a run that collected first has the crawl's): else one process writes them all."""
+    import threading
+
+    names = [p.name for p in profiles]
+    _WRITE.update(db_url=db_url, config=config, batch=batch, periods=periods, out=out)
+    try:
+        if workers <= 1 or len(names) < 2 * workers or threading.active_count() > 1:
+            return _write_some(names)
+        import multiprocessing
+
+        chunks = [names[i:i + 25] for i in range(0, len(names), 25)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return sum(pool.imap_unordered(_write_some, chunks))
+    finally:
+        _WRITE.clear()
+
+
 def build_profile_digest(session: Session, config: Config, profile: Profile, now: datetime,
                          request: DigestRequest, *, force: bool = False):  # type: ignore[no-untyped-def]
     period = period_for(profile, config, now, request)
