@@ -98,20 +98,25 @@ def parse_workers(config_value: int | None = None) -> int:
     return default_workers() if config_value is None else max(0, config_value)
 
 
-def _parse_pool(settings: Any, sources: list[str]) -> Any:
-    """Parse workers for this run (aggregator.prepare), or None when there is one source or
-    none is wanted: a pool would cost more than it saves."""
+def _helpers(settings: Any, sources: list[str]) -> tuple[Any, Any]:
+    """The run's parse workers (aggregator.prepare) and writer process (aggregator.writer), or
+    None for either: none with one source or on one core, where they would cost more than they
+    save; no writer process but on SQLite. Both are forked now, before the crawl has threads."""
+    import threading
+
     from aggregator import context
     from aggregator.prepare import ParsePool
+    from aggregator.writer import WriterProcess
 
     run = context.from_settings(settings)
     chosen = [s for s in run.config.sources if (s.name in sources if sources else s.enabled)]
     workers = parse_workers(getattr(run.config.settings, "parse_workers", None))
-    if workers < 1 or len(chosen) < 2:
-        return None
+    if workers < 1 or len(chosen) < 2 or threading.active_count() > 1:
+        return None, None
+    writer = WriterProcess(run.config, run.now, run.db_url) if run.engine.dialect.name == "sqlite" else None
     pool = ParsePool(min(workers, len(chosen)), run.config.industries)
-    pool.start()     # now, while this process has no other thread: the workers are forked
-    return pool
+    pool.start()
+    return pool, writer
 
 
 def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sources: list[str],
@@ -136,7 +141,7 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
     settings = Settings()
     settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level, run=run),
                      priority="project")
-    pool = None if queue else _parse_pool(settings, sources)
+    pool, writer = (None, None) if queue else _helpers(settings, sources)
     try:
         with beat:
             process = CrawlerProcess(settings)
@@ -145,11 +150,14 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
             crawler = process.create_crawler(SourceSpider)
             crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
             crawler.eventscout_pool = pool  # type: ignore[attr-defined]
+            crawler.eventscout_writer = writer  # type: ignore[attr-defined]
             process.crawl(crawler)
             process.start()
     finally:
         if pool is not None:
             pool.close()
+        if writer is not None and writer.process.is_alive():    # the crawl failed before closing it
+            writer.close()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     return CollectSummary(
         run=run.id if run else None,

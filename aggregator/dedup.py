@@ -49,6 +49,28 @@ def source_key(item: EventItem) -> str:
     return f"title:{slugify(item.title)}"
 
 
+DUPLICATE = "duplicate"     # the same key and start seen before in the source
+REPEAT = "repeat"           # the same key and start-suffixed key seen before
+
+
+def key_in_source(item: EventItem, seen: dict[str, object]) -> str:
+    """The item's key inside its source, given the keys its source listed before in this run
+    (`seen`, updated); DUPLICATE or REPEAT for an item to drop.
+
+    The same key seen twice with a different start is a different event (a listing that links
+    every item to one page): its start date joins its key."""
+    key = source_key(item)
+    if key in seen:
+        if seen[key] == item.start_utc:
+            return DUPLICATE
+        assert item.start_utc is not None
+        key = f"{key}@{item.start_utc:%Y-%m-%dT%H:%M}"
+        if key in seen:
+            return REPEAT
+    seen[key] = item.start_utc
+    return key
+
+
 def title_similarity(a: str, b: str) -> float:
     fa, fb = fold_title(a), fold_title(b)
     if not fa or not fb:

@@ -105,3 +105,6 @@ class Batch:
     source: str
     events: list[EventItem] = field(default_factory=list)
     groups: list[GroupItem] = field(default_factory=list)
+    # events a parse worker pickled for the store (aggregator.prepare): the crawl process passes
+    # them on without reading them
+    packed: bytes | None = None

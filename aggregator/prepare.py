@@ -20,6 +20,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 from collections import deque
@@ -68,6 +69,14 @@ class Prepared:
     error: str | None = None
     unusable: int = 0                 # events without a title or a readable start
     parsed: int = 0                   # events the parser yielded
+    packed: bytes | None = None       # the events, pickled (then `events` is empty)
+    kept: int = 0                     # how many events there are, packed or not
+
+    def unpack(self) -> list[EventItem]:
+        """The events, unpacked if need be."""
+        if self.packed is not None:
+            self.events, self.packed = pickle.loads(self.packed), None
+        return self.events
 
 
 def prepare_items(events: list[EventItem], groups: list[GroupItem], source: SourceConfig | None,
@@ -84,10 +93,11 @@ def prepare_items(events: list[EventItem], groups: list[GroupItem], source: Sour
 
 
 def prepare_document(body: bytes, url: str, source: SourceConfig, ctx: Any,
-                     taxonomy: Mapping[str, Industry] | None = None, max_events: int | None = None) -> Prepared:
+                     taxonomy: Mapping[str, Industry] | None = None, max_events: int | None = None,
+                     pack: bool = False) -> Prepared:
     """Parse `body` with its source type's parser, keep at most `max_events` events, then
     normalise and classify them (`taxonomy`: the run's industries; None in a parse worker,
-    which was given them when it started)."""
+    which was given them when it started). `pack`: pickle the events (see Prepared.packed)."""
     from spiders.base import SourceError
     from spiders.sources import parser_for
 
@@ -108,8 +118,12 @@ def prepare_document(body: bytes, url: str, source: SourceConfig, ctx: Any,
                                              taxonomy if taxonomy is not None else _TAXONOMY)
     for ev in events:
         ev.precomputed = precompute(ev, source.type)
-    return Prepared(events=events, groups=groups, follow=list(result.follow), warnings=warnings,
-                    unusable=unusable, parsed=len(events) + unusable)
+    prepared = Prepared(events=events, groups=groups, follow=list(result.follow), warnings=warnings,
+                        unusable=unusable, parsed=len(events) + unusable, kept=len(events))
+    if pack and events:
+        # one bytes object crosses to the crawl process, which hands it to the writer unread
+        prepared.packed, prepared.events = pickle.dumps(events, pickle.HIGHEST_PROTOCOL), []
+    return prepared
 
 
 # ------------------------------------------------------------------ worker processes
@@ -213,11 +227,11 @@ class ParsePool:
         return _Worker(process, parent)
 
     async def prepare(self, body: bytes, url: str, source: SourceConfig, ctx: Any,
-                      max_events: int | None) -> Prepared:
+                      max_events: int | None, pack: bool = False) -> Prepared:
         """The document prepared by a worker (prepare_document)."""
         self.start()
         loop = asyncio.get_running_loop()
-        task = _Task((body, url, source, ctx, None, max_events), loop.create_future())
+        task = _Task((body, url, source, ctx, None, max_events, pack), loop.create_future())
         self._waiting.append(task)
         self._dispatch(loop)
         return await task.future

@@ -26,11 +26,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from aggregator import constants as C
-from aggregator.dedup import same_event
+from aggregator.dedup import WINDOW, same_event
 from aggregator.items import EventItem, GroupItem, SourceDone
 from aggregator.models import Event, EventChange, EventSource, Group, Source, UTCDateTime
 from aggregator.normalize import iso, slugify, stable_id
 
+_WINDOW_S = WINDOW.total_seconds()
 # fields whose change is an update worth telling people about
 TRACKED = ("start_utc", "end_utc", "venue", "city", "online", "status")
 # which source types know an event's details best (for titles and descriptions)
@@ -46,6 +47,7 @@ class StoreResult:
     vanished: int = 0
     events: int = 0
     groups: int = 0
+    duplicates: int = 0          # events a source listed twice (left out)
     new_ids: list[str] = field(default_factory=list)
 
 
@@ -278,6 +280,11 @@ class _Candidate:
 
     id: str
     fields: dict[str, Any]
+    ts: float = 0.0       # fields["start_utc"] as a POSIX timestamp
+
+    def __post_init__(self) -> None:
+        start = self.fields["start_utc"]
+        self.ts = start.timestamp() if start is not None else 0.0
 
 
 @dataclass
@@ -462,12 +469,16 @@ class SourceWriter:
                 return eid, None
         assert item.start_utc is not None
         probe = _light(item)
-        hour = int(item.start_utc.timestamp() // 3600)
+        ts = item.start_utc.timestamp()
+        hour = int(ts // 3600)
         span = range(hour - 40, hour + 41) if item.all_day else range(hour - 1, hour + 2)
+        listed = self.listed_here
         for h in span:
             for cand in buckets.get(h, ()):
-                if cand.id in self.listed_here:
+                if cand.id in listed:
                     continue   # one source never lists one event twice
+                if not item.all_day and not cand.fields["all_day"] and abs(cand.ts - ts) > _WINDOW_S:
+                    continue   # what same_event checks first, without a call
                 if same_event(probe, cand.fields):
                     return cand.id, None
         return None, None
@@ -695,23 +706,21 @@ def _start_of(cand: _Candidate) -> datetime:
     return cand.fields["start_utc"]  # type: ignore[no-any-return]
 
 
-def _sqlite_value(column: Any) -> Callable[[Any], Any]:
-    """How SQLAlchemy's SQLite dialect stores a value of this column (JSON text, naive UTC
-    datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff', booleans as 0/1)."""
+def _stamp(v: datetime) -> str:
+    return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_value(column: Any) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy's SQLite dialect stores a (not None) value of this column: JSON as text,
+    datetimes as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff', booleans as 0/1; None: as it is."""
     kind = column.type
     if isinstance(kind, JSON):
-        return lambda v: None if v is None else json.dumps(v)
+        return json.dumps
     if isinstance(kind, UTCDateTime):
-        def stamp(v: datetime | None) -> str | None:
-            if v is None:
-                return None
-            v = v.astimezone(UTC)
-            return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-                    f".{v.microsecond:06d}")
-        return stamp
+        return _stamp
     if isinstance(kind, Boolean):
-        return lambda v: None if v is None else int(bool(v))
-    return lambda v: v
+        return int
+    return None
 
 
 def _sqlite_insert(conn: Connection, table: Table, rows: list[dict[str, Any]],
@@ -720,10 +729,16 @@ def _sqlite_insert(conn: Connection, table: Table, rows: list[dict[str, Any]],
     processing cost more than the insert itself (~50 us a row). `json_of`: JSON texts already
     made, by id() of the value. tests/test_store_index.py checks that rows read back the same."""
     names = list(rows[0])
-    convert = [_sqlite_value(table.c[n]) for n in names]
+    convert = [(i, f) for i, f in enumerate(_sqlite_value(table.c[n]) for n in names) if f is not None]
     json_of = json_of or {}
-    values = [tuple(json_of.get(id(v)) or f(v) if v is not None else None
-                    for f, v in zip(convert, (row[n] for n in names), strict=True)) for row in rows]
+    values = []
+    for row in rows:
+        vals = [row[n] for n in names]
+        for i, f in convert:
+            v = vals[i]
+            if v is not None:
+                vals[i] = json_of.get(id(v)) or f(v)
+        values.append(tuple(vals))
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     conn.exec_driver_sql(sql, values)
 

@@ -38,6 +38,8 @@ from spiders.base import ParseContext, ParseResult, SourceError
 # --------------------------------------------------------------------------- shared helpers
 
 _BINARY_SAMPLE = 8192
+# replacement characters and control characters other than tab, newline, carriage return, form feed
+_NOT_TEXT = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f]")
 
 
 def decode_html(body: bytes, headers: dict[str, str] | None = None) -> str:
@@ -50,9 +52,7 @@ def decode_html(body: bytes, headers: dict[str, str] | None = None) -> str:
     content_type = (headers or {}).get("content-type")
     _encoding, text = html_to_unicode(content_type, body)
     probe = text[:_BINARY_SAMPLE]
-    bad = sum(
-        1 for ch in probe if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f")
-    )
+    bad = len(_NOT_TEXT.findall(probe))
     if bad > max(8, len(probe) // 20):
         raise SourceError("not an HTML page: binary data")
     return text

@@ -787,13 +787,15 @@ def parse(body: bytes, url: str, source: SourceConfig, ctx: ParseContext) -> Par
         base_href = tree.xpath("//base/@href")
         if base_href:
             base = absolute_url(str(base_href[0]), url) or url
-        if "ld+json" in text.lower():
+        lowered = text.lower()     # which syntaxes to look for: the page's words say (cheaply)
+        if "ld+json" in lowered:
             data.extend(_jsonld_blocks(tree, result.warnings))
-        if "itemscope" in text.lower():
+        if "itemscope" in lowered:
             data.extend(_microdata(tree, base, result.warnings))
-        if re.search(r"\btypeof\s*=", text, re.I):
+        if "typeof" in lowered and re.search(r"\btypeof\s*=", lowered):
             data.extend(_rdfa(tree, base, result.warnings))
-        mf2_items = _microformats(text, base, result.warnings)
+        if "h-event" in lowered or "vevent" in lowered:
+            mf2_items = _microformats(text, base, result.warnings)
 
     compacted = [_compact(block) for block in data]
     nodes.index(compacted)

@@ -210,7 +210,9 @@ class SourceSpider(scrapy.Spider):
         pool = self.pool
         cap = max(ctx.max_items - state.items, 0)
         if pool is not None:
-            prepared: Prepared = await pool.prepare(response.body, response.url, src, ctx, cap)
+            # with a writer process, the events go to it as the worker pickled them
+            pack = getattr(self.crawler, "eventscout_writer", None) is not None
+            prepared: Prepared = await pool.prepare(response.body, response.url, src, ctx, cap, pack)
             return prepared
         run = context.from_settings(self.settings)
         return prepare_document(response.body, response.url, src, ctx, run.config.industries, cap)
@@ -226,17 +228,16 @@ class SourceSpider(scrapy.Spider):
             else:
                 state.error = prepared.error
             return []
-        events = prepared.events
         if state.items + prepared.parsed > ctx.max_items:
             # documents of one source parsed at the same time: the cap holds for their sum
-            events = events[:max(ctx.max_items - state.items, 0)]
+            prepared.events = prepared.unpack()[:max(ctx.max_items - state.items, 0)]
             prepared.warnings.append(f"more than {ctx.max_items} events: the rest were left out")
         state.items += prepared.parsed
         stats.inc_value("eventscout/items_parsed", prepared.parsed)
         if prepared.unusable:
             stats.inc_value("eventscout/dropped_unusable", prepared.unusable)
         state.warnings.extend(prepared.warnings)
-        out: list[Any] = [Batch(src.name, events, prepared.groups)]
+        out: list[Any] = [Batch(src.name, prepared.events, prepared.groups, prepared.packed)]
         for link in prepared.follow:
             if not followed or src.type == C.HTML:
                 state.pending += 1

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
-from aggregator.dedup import source_key
+from aggregator.dedup import DUPLICATE, REPEAT, key_in_source
 from aggregator.items import Batch, EventItem, SourceDone
 
 
 class DedupPipeline:
-    """Drops repeats inside one source and gives each item its key there.
-
-    The same key seen twice in one run with a different start is a different event
-    (a listing that links every item to one page): its start date joins its key.
-    Across sources and runs, StorePipeline matches records (aggregator.dedup.same_event).
+    """Drops repeats inside one source and gives each item its key there
+    (aggregator.dedup.key_in_source). Events that parse workers packed for the store
+    (Batch.packed) are keyed when their source is stored (aggregator.writer).
+    Across sources and runs, the store matches records (aggregator.dedup.same_event).
     """
 
     def __init__(self, stats) -> None:  # type: ignore[no-untyped-def]
@@ -37,16 +36,10 @@ class DedupPipeline:
             return item
         if not isinstance(item, EventItem):
             return item
-        keys = self.seen.setdefault(item.source, {})
-        key = source_key(item)
-        if key in keys:
-            if keys[key] == item.start_utc:
-                self.stats.inc_value("eventscout/duplicates_in_source")
-                raise DropItem(f"{item.source}: {item.title!r} listed twice")
-            assert item.start_utc is not None
-            key = f"{key}@{item.start_utc:%Y-%m-%dT%H:%M}"
-            if key in keys:
-                raise DropItem(f"{item.source}: {item.title!r} listed twice")
-        keys[key] = item.start_utc
+        key = key_in_source(item, self.seen.setdefault(item.source, {}))
+        if key == DUPLICATE:
+            self.stats.inc_value("eventscout/duplicates_in_source")
+        if key in (DUPLICATE, REPEAT):
+            raise DropItem(f"{item.source}: {item.title!r} listed twice")
         item.key = key
         return item

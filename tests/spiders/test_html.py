@@ -286,3 +286,19 @@ def test_selector_names_map_to_item_fields() -> None:
         "Spring Mixer", "networking, community", "Riverside Collective", None), (
         "kind and status selectors fill the raw kind_text / status_text, never the vocabulary")
     assert "select: colour name no event field; ignored" in result.warnings
+
+
+def test_the_binary_probe_counts_what_a_character_loop_counts() -> None:
+    """spiders.html._NOT_TEXT (a regex, ~50x faster) against the loop it replaced."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from spiders.html import _NOT_TEXT
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet=st.characters(max_codepoint=0x10FFFF, exclude_categories=["Cs"])))
+    def check(probe: str) -> None:
+        loop = sum(1 for ch in probe if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f"))
+        assert len(_NOT_TEXT.findall(probe)) == loop
+
+    check()
