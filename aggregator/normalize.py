@@ -46,7 +46,14 @@ def canonical_url(url: str | None) -> str | None:
         scheme, host, port, path = plain.groups()
         if (port is None or int(port) <= 65535) and (path is None or "/." not in path):
             return f"{scheme.lower()}://{host.lower()}{':' + port if port else ''}{path or '/'}"
-    return _canonical_url(url) if len(url) <= _CACHED_LENGTH else _canonical_url.__wrapped__(url)
+    slow = _canonical_url if len(url) <= _CACHED_LENGTH else _canonical_url.__wrapped__
+    # w3lib settles odd URLs ("file:///\\?#") in more than one step: take its fixed point
+    for _ in range(3):
+        out = slow(url)
+        if out is None or out == url:
+            return out
+        url = out
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -59,6 +66,8 @@ def _canonical_url(url: str) -> str | None:
         return None
     try:
         parts = urlsplit(url)
+        if not parts.netloc and parts.scheme.lower() != "file":
+            return None    # "http:///x": no host, no page (and w3lib would not settle on one form)
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                  if not _TRACKING.match(k)]
         url = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
