@@ -110,7 +110,7 @@ def _helpers(settings: Any, sources: list[str]) -> tuple[Any, Any]:
 
     run = context.from_settings(settings)
     chosen = [s for s in run.config.sources if (s.name in sources if sources else s.enabled)]
-    workers = parse_workers(getattr(run.config.settings, "parse_workers", None))
+    workers = parse_workers(run.config.settings.parse_workers)
     if workers < 1 or len(chosen) < 2 or threading.active_count() > 1:
         return None, None
     writer = WriterProcess(run.config, run.now, run.db_url) if run.engine.dialect.name == "sqlite" else None

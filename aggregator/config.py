@@ -483,7 +483,7 @@ def _load_settings(f: _File) -> Settings:
     crawl = table("crawl")
     path: _Path = ("crawl",)
     f.check_keys(crawl, path, ("user_agent", "concurrency", "horizon_days", "obey_robots",
-                               "timeout", "max_body_mb", "max_items_per_source"), "[crawl]")
+                               "timeout", "max_body_mb", "max_items_per_source", "parse_workers"), "[crawl]")
     agent = f.get(crawl, path, "user_agent", "str")
     if agent is not None:
         if agent.strip():
@@ -497,6 +497,12 @@ def _load_settings(f: _File) -> Settings:
                 setattr(settings, key, number)
             else:
                 f.error((*path, key), f"'{key}' must be at least 1, not {number}")
+    workers = f.get(crawl, path, "parse_workers", "int")
+    if workers is not None:
+        if workers >= 0:
+            settings.parse_workers = workers
+        else:
+            f.error((*path, "parse_workers"), f"'parse_workers' must be 0 or more, not {workers}")
     robots = f.get(crawl, path, "obey_robots", "bool")
     if robots is not None:
         settings.obey_robots = robots

@@ -74,6 +74,7 @@ class Settings:
     timeout: float = 30.0
     max_body_mb: int = 20
     max_items_per_source: int = 5000
+    parse_workers: int | None = None      # None: one per core (aggregator.prepare.default_workers)
     digest_timezone: str = "UTC"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 

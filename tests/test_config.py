@@ -448,6 +448,14 @@ ERROR_CASES = {
         """,
         2, "'concurrency' must be at least 1, not 0",
     ),
+    "parse-workers-negative": (
+        "eventscout.toml",
+        """
+        [crawl]
+        parse_workers = -1
+        """,
+        2, "'parse_workers' must be 0 or more, not -1",
+    ),
     "bad-database-url": (
         "eventscout.toml",
         """
@@ -582,6 +590,7 @@ def test_settings_map_every_documented_key(tmp_path: Path) -> None:
         timeout = 12.5
         max_body_mb = 5
         max_items_per_source = 100
+        parse_workers = 3
         [digest]
         timezone = "America/Chicago"
         [smtp]
@@ -595,6 +604,7 @@ def test_settings_map_every_documented_key(tmp_path: Path) -> None:
     s = load_config(tmp_path).settings
     assert (s.database_url, s.user_agent, s.concurrency, s.horizon_days, s.obey_robots) == (
         "sqlite:////tmp/events.db", "me/1.0 (+mailto:me@example.org)", 4, 90, False)
+    assert s.parse_workers == 3
     assert (s.timeout, s.max_body_mb, s.max_items_per_source, s.digest_timezone) == (
         12.5, 5, 100, "America/Chicago")
     assert (s.smtp.host, s.smtp.port, s.smtp.security, s.smtp.username, s.smtp.password_env,
