@@ -497,6 +497,7 @@ class SourceWriter:
         by_url = self._listed_by(_LINKS.c.url, urls) if urls else {}
         global_ids = [stable_id(i.key) for i in items if i.key and i.key.startswith(("uid:", "url:"))]
         self.taken_ids.update(self._existing_ids(global_ids))
+        checked = set(global_ids)
         buckets = self._candidates(items)
 
         # 1. which event each item is (ids only; events new in this batch join the candidates)
@@ -522,7 +523,8 @@ class SourceWriter:
         # 2. the full rows of the stored events it touches (an id made here that another
         # writer already stored is that event, as INSERT ... ON CONFLICT would have it)
         vanishing = [lk for key, lk in own.items() if key not in seen_keys and lk.active]
-        existing = self._existing_ids(list(created))
+        # (ids made from a UID or URL were looked up above: only the others need it)
+        existing = self._existing_ids([eid for eid in created if eid not in checked])
         touched = {p.event_id for p in plans if p.event_id not in created or p.event_id in existing}
         events = self._load(touched | {lk.event_id for lk in vanishing}, own)
         for eid, item in created.items():

@@ -27,10 +27,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import urldefrag
 
-import extruct
 import jstyleson
-import mf2py
-from extruct.utils import parse_xmldom_html
 from lxml import etree
 from parsel import Selector
 
@@ -234,6 +231,8 @@ def _load_json(raw: str) -> Any:
 
 
 def _microdata(tree: Any, base: str, warnings: list[str]) -> list[Any]:
+    import extruct  # here, not at the top: a fifth of a second a process that parses no page need not pay
+
     try:
         found = extruct.extract(
             tree, base_url=base, syntaxes=["microdata"], uniform=True, errors="strict"
@@ -245,6 +244,8 @@ def _microdata(tree: Any, base: str, warnings: list[str]) -> list[Any]:
 
 
 def _rdfa(tree: Any, base: str, warnings: list[str]) -> list[Any]:
+    import extruct
+
     try:
         found = extruct.extract(tree, base_url=base, syntaxes=["rdfa"], errors="strict")
     except _EXTRACT_ERRORS as exc:
@@ -298,6 +299,8 @@ def _microformats(text: str, base: str, warnings: list[str]) -> list[dict[str, A
     if not _MF2_HINT.search(text):
         return []
     try:
+        import mf2py
+
         parsed = mf2py.parse(doc=text, url=base, html_parser="lxml")
     except _EXTRACT_ERRORS as exc:
         warnings.append(f"microformats could not be read ({type(exc).__name__}: {exc})")
@@ -779,6 +782,8 @@ def parse(body: bytes, url: str, source: SourceConfig, ctx: ParseContext) -> Par
         if not looks_like_markup(text):
             raise SourceError("not an HTML page: no markup found")
         try:
+            from extruct.utils import parse_xmldom_html
+
             tree = parse_xmldom_html(text.encode("utf-8"), "utf-8")
         except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
             raise SourceError(f"not an HTML page: {exc}") from exc
