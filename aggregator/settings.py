@@ -4,6 +4,8 @@ Custom settings start with EVENTSCOUT_: the configuration directory, the pretend
 database URL. The crawl values of eventscout.toml ([crawl]) are applied by the spider.
 """
 
+from scrapy.settings import default_settings as _scrapy_defaults
+
 BOT_NAME = "eventscout"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -20,10 +22,13 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0
 AUTOTHROTTLE_ENABLED = True
-EXTENSIONS = {
-    "scrapy.extensions.throttle.AutoThrottle": None,
-    "aggregator.throttle.RemoteAutoThrottle": 0,
-}
+# Scrapy imports every extension it lists, enabled or not, and some cost every run (RemoteControl
+# imports aiohttp, a tenth of a second): the ones a collect run does not use are not listed
+_unused = ("scrapy.extensions.remote_control.RemoteControl", "scrapy.extensions.telnet.TelnetConsole",
+           "scrapy.extensions.feedexport.FeedExporter", "scrapy.extensions.memdebug.MemoryDebugger",
+           "scrapy.extensions.spiderstate.SpiderState", "scrapy.extensions.throttle.AutoThrottle")
+EXTENSIONS_BASE = {k: v for k, v in _scrapy_defaults.EXTENSIONS_BASE.items() if k not in _unused}
+EXTENSIONS = {"aggregator.throttle.RemoteAutoThrottle": 0}
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
