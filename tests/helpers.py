@@ -137,3 +137,33 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=full_env, timeout=timeout)
+
+
+def load_module(path: Path, name: str):  # type: ignore[no-untyped-def]
+    """A module of the repository that is not a package (tests/reliability, bench)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.setdefault(name, importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    return module
+
+
+def synth_documents(dest: Path, source_type: str, sources: int):  # type: ignore[no-untyped-def]
+    """[(SourceConfig, bytes)] of the `source_type` sources of a small synthetic benchmark corpus
+    (bench/synth.py, 40 events a source) written to `dest`."""
+    import tomllib
+
+    from aggregator.config_types import SourceConfig
+
+    synth = load_module(ROOT / "bench" / "synth.py", "bench_synth")
+    synth.generate(dest, sources=sources, events_per_source=40, base_url="http://127.0.0.1:1",
+                   now=datetime(2027, 1, 4, 9, tzinfo=UTC), profiles=1)
+    config = tomllib.loads((dest / "config" / "sources.toml").read_text("utf-8"))
+    out = []
+    for entry in config["source"]:
+        if entry["type"] == source_type:
+            src = SourceConfig(**{k: v for k, v in entry.items() if k in SourceConfig.__dataclass_fields__})
+            out.append((src, (dest / "site" / src.url.removeprefix("http://127.0.0.1:1/")).read_bytes()))
+    return out

@@ -15,10 +15,8 @@ checked against what they replace.
 from __future__ import annotations
 
 import html
-import importlib.util
 import random
 import re
-import sys
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from urllib.parse import urljoin
 
 import pytest
 from feedparser.urls import _urljoin as feedparser_urljoin
-from helpers import require_corpus, require_eval
+from helpers import load_module, require_corpus, require_eval, synth_documents
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -74,14 +72,6 @@ def outcome(body: bytes, source: SourceConfig, ctx: ParseContext) -> str:
     except SourceError as error:
         return f"SourceError: {error}"
     return repr((result.events, result.groups, result.warnings))
-
-
-def _load(path: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- edge cases -----------------------------------------------------------------------------
@@ -402,7 +392,7 @@ def test_random_feeds_read_the_same() -> None:
 
 
 def test_the_hostile_feeds() -> None:
-    hostile = _load(ROOT / "tests" / "reliability" / "hostile_server.py", "hostile_server_feeds")
+    hostile = load_module(ROOT / "tests" / "reliability" / "hostile_server.py", "hostile_server_feeds")
     bodies = {
         "good": (hostile.GOOD_RSS.encode(), True),
         "laughs": (hostile.LAUGHS.encode(), False),
@@ -420,16 +410,7 @@ def test_the_hostile_feeds() -> None:
 
 @pytest.fixture(scope="module")
 def bench_feeds(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[SourceConfig, bytes]]:
-    synth = _load(ROOT / "bench" / "synth.py", "bench_synth_feeds")
-    dest = tmp_path_factory.mktemp("synth")
-    synth.generate(dest, sources=30, events_per_source=40, base_url="http://127.0.0.1:1",
-                   now=datetime(2027, 1, 4, 9, tzinfo=UTC), profiles=1)
-    config = tomllib.loads((dest / "config" / "sources.toml").read_text("utf-8"))
-    feeds = []
-    for entry in config["source"]:
-        if entry["type"] == "feed":
-            src = SourceConfig(**{k: v for k, v in entry.items() if k in SourceConfig.__dataclass_fields__})
-            feeds.append((src, (dest / "site" / src.url.removeprefix("http://127.0.0.1:1/")).read_bytes()))
+    feeds = synth_documents(tmp_path_factory.mktemp("synth"), "feed", 30)
     assert {src.url.rsplit(".", 1)[-1] for src, _ in feeds} == {"xml", "atom"}, "RSS and Atom feeds expected"
     return feeds
 

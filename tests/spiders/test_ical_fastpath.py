@@ -11,17 +11,14 @@ mini-web's calendars and every file of the shared corpus's ical/ folder.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import require_corpus, require_eval
+from helpers import load_module, require_corpus, require_eval, synth_documents
 from hypothesis import given
 from hypothesis import strategies as st
 from icalendar.parser import unescape_backslash
@@ -266,17 +263,8 @@ def test_the_plain_reader_keeps_the_window_and_the_cap() -> None:
     assert result.warnings == ["20 events found; only the first 5 are kept (max_items)"]
 
 
-def _load(path: Path, name: str) -> Any:
-    """A module of the repository that is not a package (tests/reliability, bench)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_hostile_calendars() -> None:
-    hostile = _load(ROOT / "tests" / "reliability" / "hostile_server.py", "hostile_server_bodies")
+    hostile = load_module(ROOT / "tests" / "reliability" / "hostile_server.py", "hostile_server_bodies")
     bodies = {
         "good": (hostile.GOOD_ICS.encode(), True),
         "charset": (hostile.LATIN1_ICS, True),
@@ -294,17 +282,7 @@ def test_the_hostile_calendars() -> None:
 
 @pytest.fixture(scope="module")
 def bench_calendars(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[SourceConfig, bytes]]:
-    synth = _load(ROOT / "bench" / "synth.py", "bench_synth_calendars")
-    dest = tmp_path_factory.mktemp("synth")
-    synth.generate(dest, sources=20, events_per_source=40, base_url="http://127.0.0.1:1",
-                   now=datetime(2027, 1, 4, 9, tzinfo=UTC), profiles=1)
-    config = tomllib.loads((dest / "config" / "sources.toml").read_text("utf-8"))
-    calendars = []
-    for entry in config["source"]:
-        if entry["type"] != "ical":
-            continue
-        src = SourceConfig(**{k: v for k, v in entry.items() if k in SourceConfig.__dataclass_fields__})
-        calendars.append((src, (dest / "site" / src.url.removeprefix("http://127.0.0.1:1/")).read_bytes()))
+    calendars = synth_documents(tmp_path_factory.mktemp("synth"), "ical", 20)
     assert calendars, "the synthetic corpus has no calendar"
     return calendars
 
