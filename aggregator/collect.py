@@ -3,8 +3,10 @@ cannot be restarted) and summarising it."""
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,6 +100,22 @@ def parse_workers(config_value: int | None = None) -> int:
     return default_workers() if config_value is None else max(0, config_value)
 
 
+@contextmanager
+def _crawl_gc() -> Iterator[None]:
+    """Garbage collection tuned for a crawl: what is loaded by now (modules, configuration) is
+    never garbage, and the crawl allocates fast, so the collector runs less often (~10% of the
+    crawl process's CPU went to it). The caller's settings come back afterwards (`run` goes on
+    to the digests)."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 def _helpers(settings: Any, sources: list[str]) -> tuple[Any, Any]:
     """The run's parse workers (aggregator.prepare) and writer process (aggregator.writer), or
     None for either: none with one source or on one core, where they would cost more than they
@@ -152,7 +170,8 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
             crawler.eventscout_pool = pool  # type: ignore[attr-defined]
             crawler.eventscout_writer = writer  # type: ignore[attr-defined]
             process.crawl(crawler)
-            process.start()
+            with _crawl_gc():
+                process.start()
     finally:
         if pool is not None:
             pool.close()

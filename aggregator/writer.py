@@ -17,6 +17,7 @@ what it reports: the SourceDone as stored and the counts.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import pickle
@@ -197,6 +198,10 @@ def _writer_main(conn: Any, config: Config, now: Any, db_url: str) -> None:
 
     from aggregator.db import open_database
 
+    # what the fork copied is never garbage (and its pages stay shared); this process allocates
+    # fast, so the collector runs less often (see aggregator.collect._crawl_gc)
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C stops the crawl, which closes us
     engine = open_database(db_url)    # its own: a connection must not cross a fork
     store = SourceStore(config, now, engine, grouped=True)

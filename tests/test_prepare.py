@@ -154,3 +154,15 @@ def test_workers_exit_when_the_crawl_process_is_killed() -> None:
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.1)
     assert not any(_alive(p) for p in pids), "a parse worker outlived its killed crawl process"
+
+
+def test_a_crawl_gives_the_garbage_collector_back_as_it_found_it() -> None:
+    """`run` goes on to the digests in the process that crawled."""
+    import gc
+
+    from aggregator.collect import _crawl_gc
+
+    before = gc.get_threshold()
+    with _crawl_gc():
+        assert gc.get_threshold() != before and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
