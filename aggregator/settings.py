@@ -64,3 +64,13 @@ EVENTSCOUT_CONFIG_DIR = None
 EVENTSCOUT_NOW = None
 EVENTSCOUT_DB = None
 EVENTSCOUT_SOURCES: list[str] = []
+
+# middlewares a crawl of configured sources does not need, each a call per request or output
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,       # no allowed_domains here
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,     # no http_user/http_pass
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,   # a development aid
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,                  # no depth limit set
+}
