@@ -807,23 +807,23 @@ def run(app: App, skip_collect: bool, dry_run: bool, out: Path | None, force: bo
             from aggregator.prepare import default_workers
 
             sent = write_digests(app.db_url, config, batch, periods, recipients, out, default_workers())
-            recipients = []
-        for profile in recipients:
-            try:
-                state, built = send_digest(app.engine, config, profile, app.now, DigestRequest(), force=force,
-                                           batch=batch)
-            except (SendError, ServiceError) as exc:
-                failed += 1
-                click.echo(f"failed: digest for {profile.name}: {exc}", err=True)
-                logger.error("digest for %s failed: %s", profile.name, exc)
-                continue
-            if state == "skipped":
-                skipped += 1
-            elif state == "empty":
-                empty += 1
-            else:
-                sent += 1
-                logger.info("digest for %s sent: %s", profile.name, built.summary())
+        else:
+            for profile in recipients:
+                try:
+                    state, built = send_digest(app.engine, config, profile, app.now, DigestRequest(), force=force,
+                                               batch=batch)
+                except (SendError, ServiceError) as exc:
+                    failed += 1
+                    click.echo(f"failed: digest for {profile.name}: {exc}", err=True)
+                    logger.error("digest for %s failed: %s", profile.name, exc)
+                    continue
+                if state == "skipped":
+                    skipped += 1
+                elif state == "empty":
+                    empty += 1
+                else:
+                    sent += 1
+                    logger.info("digest for %s sent: %s", profile.name, built.summary())
         verb = "written" if dry_run else "sent"
         nothing = f", {empty} with nothing new (not sent)" if empty else ""
         app.say(f"digests: {sent} {verb}, {skipped} already sent{nothing}, {failed} failed")

@@ -1,9 +1,10 @@
 """The one event item and the one group item that every spider yields.
 
-Spiders fill what their source says, as it says it; the pipelines do the rest
-(see aggregator/pipelines/): NormalizePipeline turns times into UTC instants plus
-an IANA zone, cleans text, canonicalises URLs and prices; ClassifyPipeline adds
-kinds, goals and industries; DedupPipeline merges duplicates; StorePipeline writes.
+Spiders fill what their source says, as it says it; the rest is done per document by
+aggregator.prepare (normalise: times as UTC instants plus an IANA zone, clean text, canonical
+URLs and prices; classify: kinds, goals and industries; the Normalize and Classify pipelines do
+the same for single items), then by the store (aggregator.writer: in-source keys and repeats,
+then matching and merging across sources).
 
 Time fields as a spider yields them:
 - an aware ``datetime``: an exact instant (the zone of ``timezone`` is used for display);
@@ -59,7 +60,7 @@ class EventItem:
     recurrence_id: str | None = None       # ISO date of the original occurrence
     language: str | None = None
     # filled by the pipelines
-    key: str | None = None                 # identity inside its source (DedupPipeline)
+    key: str | None = None                 # identity inside its source (aggregator.writer.Job.unpack)
     id: str | None = None
     start_utc: datetime | None = None
     end_utc: datetime | None = None

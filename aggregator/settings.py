@@ -56,7 +56,6 @@ DNS_TIMEOUT = 15
 ITEM_PIPELINES = {
     "aggregator.pipelines.normalize.NormalizePipeline": 100,
     "aggregator.pipelines.classify.ClassifyPipeline": 200,
-    "aggregator.pipelines.dedup.DedupPipeline": 300,
     "aggregator.pipelines.store.StorePipeline": 400,
 }
 

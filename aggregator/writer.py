@@ -47,27 +47,25 @@ class Job:
     events: list[EventItem]
     groups: list[GroupItem]
     packed: list[bytes] = field(default_factory=list)   # more events, as parse workers pickled them
-    duplicates: int = 0
+    duplicates: int = 0                                  # events listed twice (see unpack)
 
-    def all_events(self) -> tuple[list[EventItem], int]:
-        """The events to store: the packed ones unpacked and keyed in their source (see
-        aggregator.dedup.key_in_source), repeats left out; and how many were duplicates."""
-        if not self.packed and all(ev.key for ev in self.events):
-            return self.events, 0
-        events = [ev for ev in self.events if ev.key]
-        seen: dict[str, object] = {ev.key: ev.start_utc for ev in events if ev.key}
-        duplicates = 0
-        unkeyed = [ev for ev in self.events if not ev.key]
-        for batch in [unkeyed, *(pickle.loads(blob) for blob in self.packed)]:
-            for ev in batch:
-                key = key_in_source(ev, seen)
-                if key == DUPLICATE:
-                    duplicates += 1
-                if key not in (DUPLICATE, REPEAT):
-                    ev.key = key
-                    events.append(ev)
-        self.events, self.packed = events, []
-        return events, duplicates
+    def unpack(self) -> None:
+        """Unpack the packed events and give every event its key in the source
+        (aggregator.dedup.key_in_source), in the order they arrived, leaving repeats out and
+        counting duplicates. Keyed events are kept as they are: a second call changes nothing."""
+        kept = [ev for ev in self.events if ev.key]
+        seen: dict[str, object] = {ev.key: ev.start_utc for ev in kept if ev.key}
+        arrived = [ev for ev in self.events if not ev.key]
+        for blob in self.packed:
+            arrived.extend(pickle.loads(blob))
+        for ev in arrived:
+            key = key_in_source(ev, seen)
+            if key == DUPLICATE:
+                self.duplicates += 1
+            if key not in (DUPLICATE, REPEAT):
+                ev.key = key
+                kept.append(ev)
+        self.events, self.packed = kept, []
 
 
 @dataclass
@@ -99,7 +97,7 @@ class SourceStore:
     def store(self, job: Job) -> list[Stored]:
         """Store one finished source; what is committed by now (to report)."""
         done = job.done
-        _, job.duplicates = job.all_events()
+        job.unpack()
         if done.ok and not done.not_modified and not job.events and not job.groups:
             done.ok = False
             done.error = done.error or "no events found"
@@ -121,7 +119,7 @@ class SourceStore:
         return []
 
     def _store(self, session: Session, job: Job) -> Stored:
-        """Write one source in `session`'s transaction (SQLAlchemyError propagates)."""
+        """Write one source in `session`'s transaction (an error propagates)."""
         done = job.done
         cfg = self.config.source(done.source)
         type_, url = (cfg.type, cfg.url) if cfg else ("?", "")

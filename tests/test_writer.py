@@ -5,6 +5,7 @@ and the crawl does not hang."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 from datetime import UTC, datetime, timedelta
@@ -70,3 +71,22 @@ def test_a_dead_writer_fails_the_sources_it_had_not_stored(tmp_path) -> None:  #
     got.extend(writer.close())
     assert [(s.done.source, s.done.ok, s.done.error) for s in got] == [
         ("a", False, "not stored: the writer process died")]
+
+
+def test_a_source_listing_an_event_twice_stores_it_once() -> None:
+    """Job.unpack keys events in their source: the same page and start twice is one event (counted
+    as a duplicate); one page for two starts (a listing linking every item to its programme) is two."""
+    import pickle
+
+    job = _job("a", 2)
+    first, second = job.events[0], job.events[1]
+    again = dataclasses.replace(first)
+    same_page = dataclasses.replace(second, url=first.url, urls=list(first.urls))
+    job.packed = [pickle.dumps([again, same_page])]
+    job.unpack()
+    assert len(job.events) == 5 and job.duplicates == 1
+    keys = [ev.key for ev in job.events]
+    assert len(set(keys)) == 5 and all(keys)
+    assert f"url:{first.url}@{second.start_utc:%Y-%m-%dT%H:%M}" in keys
+    job.unpack()
+    assert len(job.events) == 5 and job.duplicates == 1, "a second unpack changes nothing"
