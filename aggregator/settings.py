@@ -64,12 +64,17 @@ EVENTSCOUT_NOW = None
 EVENTSCOUT_DB = None
 EVENTSCOUT_SOURCES: list[str] = []
 
-# middlewares a crawl of configured sources does not need, each a call per request or output
-DOWNLOADER_MIDDLEWARES = {
-    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,       # no allowed_domains here
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,     # no http_user/http_pass
-}
-SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,   # a development aid
-    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,                  # no depth limit set
-}
+# middlewares a crawl of configured sources does not need, each a call per request or output;
+# left out of the base lists rather than set to None, because Scrapy imports every listed
+# middleware to normalise the list (the cookies one alone imports tldextract and requests)
+_unused_middlewares = (
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware",        # no allowed_domains here
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",      # no http_user/http_pass
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",        # COOKIES_ENABLED is off
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware",  # a development aid
+    "scrapy.spidermiddlewares.depth.DepthMiddleware",                # no depth limit set
+)
+DOWNLOADER_MIDDLEWARES_BASE = {k: v for k, v in _scrapy_defaults.DOWNLOADER_MIDDLEWARES_BASE.items()
+                               if k not in _unused_middlewares}
+SPIDER_MIDDLEWARES_BASE = {k: v for k, v in _scrapy_defaults.SPIDER_MIDDLEWARES_BASE.items()
+                           if k not in _unused_middlewares}
