@@ -60,6 +60,9 @@ def crawl_settings(config_dir: str | None, db_url: str, now: datetime | None,
         # Scrapy re-reads the callback's source for every response to warn about `return` in
         # generators (its cache misses on bound methods): 5-8 % of a big crawl's time
         "WARN_ON_GENERATOR_RETURN_VALUE": False,
+        # the crawl is given its spider class: the default loader would import every module of
+        # `spiders` (all the parsers, which only the parse workers need) to list spiders
+        "SPIDER_LOADER_CLASS": "scrapy.spiderloader.DummySpiderLoader",
     })
     if queue:
         from aggregator.queue import Keys, join_run
@@ -116,22 +119,27 @@ def _crawl_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _helpers(settings: Any, sources: list[str]) -> tuple[Any, Any]:
+def _helpers(config_dir: str | None, db_url: str, now: datetime | None,
+             sources: list[str]) -> tuple[Any, Any]:
     """The run's parse workers (aggregator.prepare) and writer process (aggregator.writer), or
     None for either: none with one source or on one core, where they would cost more than they
-    save; no writer process but on SQLite. Both are forked now, before the crawl has threads."""
+    save; no writer process but on SQLite. Both are forked now, before the crawl has threads and
+    before Scrapy is imported: they import what they need on the other core meanwhile."""
     import threading
 
     from aggregator import context
     from aggregator.prepare import ParsePool
-    from aggregator.writer import WriterProcess
 
-    run = context.from_settings(settings)
+    run = context.for_run(config_dir, now, db_url)
     chosen = [s for s in run.config.sources if (s.name in sources if sources else s.enabled)]
     workers = parse_workers(run.config.settings.parse_workers)
     if workers < 1 or len(chosen) < 2 or threading.active_count() > 1:
         return None, None
-    writer = WriterProcess(run.config, run.now, run.db_url) if run.engine.dialect.name == "sqlite" else None
+    writer = None
+    if run.engine.dialect.name == "sqlite":
+        from aggregator.writer import WriterProcess
+
+        writer = WriterProcess(run.config, run.now, run.db_url)
     pool = ParsePool(min(workers, len(chosen)), run.config.industries)
     pool.start()
     return pool, writer
@@ -142,11 +150,6 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
                 log_level: str = "ERROR") -> CollectSummary:
     from contextlib import nullcontext
 
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.settings import Settings
-
-    from spiders.sources import SourceSpider
-
     run = None
     beat: Any = nullcontext()
     if queue:
@@ -156,11 +159,16 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
         if run.complete:
             return CollectSummary(run=run.id, note=f"run {run.id} is already complete: nothing to do")
         beat = Heartbeat(run)
-    settings = Settings()
-    settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level, run=run),
-                     priority="project")
-    pool, writer = (None, None) if queue else _helpers(settings, sources)
+    pool, writer = (None, None) if queue else _helpers(config_dir, db_url, now, sources)
     try:
+        from scrapy.crawler import CrawlerProcess
+        from scrapy.settings import Settings
+
+        from spiders.sources import SourceSpider
+
+        settings = Settings()
+        settings.setdict(crawl_settings(config_dir, db_url, now, sources, queue, log_level, run=run),
+                         priority="project")
         with beat:
             process = CrawlerProcess(settings)
             if log_level == "NONE":

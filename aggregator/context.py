@@ -54,3 +54,8 @@ def from_settings(settings) -> RunContext:  # type: ignore[no-untyped-def]
     """The run context for a crawler's settings (EVENTSCOUT_CONFIG_DIR, _NOW, _DB)."""
     return _context(settings.get("EVENTSCOUT_CONFIG_DIR"), settings.get("EVENTSCOUT_NOW"),
                     settings.get("EVENTSCOUT_DB"))
+
+
+def for_run(config_dir: str | None, now: datetime | None, db_url: str) -> RunContext:
+    """The run context a crawl with these arguments will have (the same object)."""
+    return _context(str(config_dir) if config_dir else None, now.isoformat() if now else None, db_url)

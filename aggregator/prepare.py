@@ -6,9 +6,9 @@ collect run starts a `ParsePool` of worker processes (one per core by default) a
 sends each document there: on a two-core machine the parsing of one document overlaps with
 the crawl process fetching the next and storing the last.
 
-The workers are forked before the crawl starts any thread, after the parsers are imported, so
-they start at once and share the crawl process's memory until they write to it; they receive the
-run's industry taxonomy when they start. A worker that dies (a parser crash, the kernel's OOM
+The workers are forked before the crawl starts any thread (before Scrapy is imported, even), with
+the run's industry taxonomy; each imports the parsers when its first document comes, so that a
+run whose sources all answer 304 imports none. A worker that dies (a parser crash, the kernel's OOM
 killer) is replaced (from a fork server then: the crawl has threads by that time) and its
 document is tried once more; a document that kills two workers fails its source.
 """
@@ -38,7 +38,7 @@ from aggregator.store import precompute
 
 logger = logging.getLogger(__name__)
 
-# modules a parse worker needs, imported once by the fork server
+# modules a parse worker needs: imported by each worker, or once by the fork server
 PRELOAD = ["aggregator.prepare", "spiders.feed", "spiders.ical", "spiders.page", "spiders.html",
            "spiders.jsondata", "spiders.csvdata"]
 
@@ -144,11 +144,18 @@ def _worker_main(conn: Any, taxonomy: Mapping[str, Industry]) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C stops the crawl, which stops us
+    loaded = False
     while True:
         try:
             args = conn.recv()
         except (EOFError, OSError):
             return
+        if not loaded:     # the parsers, on the first document: a run of 304s needs none
+            for module in PRELOAD:
+                importlib.import_module(module)
+            textdates.warm_up()
+            gc.freeze()
+            loaded = True
         try:
             result = prepare_document(*args)
         except Exception as exc:  # noqa: BLE001  (a parser bug fails its document, not the run)
@@ -201,13 +208,10 @@ class ParsePool:
         self._idle: list[_Worker] = []
 
     def start(self) -> None:
-        """Start the workers (done by the first document: a run whose sources all answer 304
-        starts none)."""
+        """Start the workers (the crawl does it before it has threads; else the first document
+        does, from a fork server)."""
         if self._workers:
             return
-        for module in PRELOAD:
-            importlib.import_module(module)
-        textdates.warm_up()    # compiled once here, not once in every worker
         self._workers = [self._spawn() for _ in range(self.wanted)]
         self._idle = list(self._workers)
 

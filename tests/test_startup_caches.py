@@ -210,3 +210,38 @@ def test_only_the_latest_configurations_are_kept(cache_dir: Path, tmp_path: Path
         config.load_config(folder)
     assert len(list(cache_dir.glob("config-*.pickle"))) == config._CACHED_CONFIGS
     assert config.load_config(folder).directory == folder
+
+
+# -- what the crawl process imports -----------------------------------------------------------
+
+def _run_python(code: str) -> None:
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_the_helpers_can_fork_before_scrapy_is_imported() -> None:
+    _run_python(
+        "import sys\n"
+        "from aggregator import prepare, writer\n"
+        "from aggregator.pipelines import normalize\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'scrapy')\n"
+        "assert not loaded, loaded\n"
+    )
+
+
+def test_the_crawl_process_imports_no_parser() -> None:
+    # the parse workers import them; Scrapy's default spider loader would import every module
+    # of `spiders` in the crawl process too
+    _run_python(
+        "import sys\n"
+        "from scrapy.crawler import CrawlerProcess\n"
+        "from scrapy.settings import Settings\n"
+        "from aggregator.collect import crawl_settings\n"
+        "from spiders.sources import SourceSpider\n"
+        "settings = Settings()\n"
+        "settings.setdict(crawl_settings(None, 'sqlite://', None, []), priority='project')\n"
+        "CrawlerProcess(settings).create_crawler(SourceSpider)\n"
+        "loaded = [m for m in ('spiders.feed', 'spiders.ical', 'spiders.page', 'feedparser',\n"
+        "                      'icalendar', 'tldextract') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )

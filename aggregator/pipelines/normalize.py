@@ -4,8 +4,6 @@ import logging
 from datetime import date, datetime
 from functools import lru_cache
 
-from scrapy.exceptions import DropItem
-
 from aggregator import constants as C
 from aggregator import context
 from aggregator.config_types import SourceConfig
@@ -159,6 +157,9 @@ class NormalizePipeline:
         return cls(context.from_settings(crawler.settings), crawler.stats)
 
     def process_item(self, item):  # type: ignore[no-untyped-def]
+        # imported here: the functions above run in parse workers, forked before Scrapy is
+        from scrapy.exceptions import DropItem
+
         if isinstance(item, EventItem):
             out = normalize_event(item, self.run.config.source(item.source))
             if out is None:
