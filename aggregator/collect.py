@@ -171,8 +171,9 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
                          priority="project")
         with beat:
             process = CrawlerProcess(settings)
-            if log_level == "NONE":
-                logging.getLogger("scrapy").setLevel(logging.CRITICAL)
+            # Scrapy has just set its logger to DEBUG: every response would make log records
+            # for the handlers to throw away
+            logging.getLogger("scrapy").setLevel(logging.CRITICAL if log_level == "NONE" else log_level)
             crawler = process.create_crawler(SourceSpider)
             crawler.eventscout_progress = on_source  # type: ignore[attr-defined]
             crawler.eventscout_pool = pool  # type: ignore[attr-defined]

@@ -88,7 +88,14 @@ class Config:
     industries: dict[str, Industry]
 
     def source(self, name: str) -> SourceConfig | None:
-        return next((s for s in self.sources if s.name == name), None)
+        # by name from an index (a crawl asks once a response), rebuilt if the list changed
+        cached = self.__dict__.get("_by_name")
+        if cached is None or cached[0] is not self.sources or cached[1] != len(self.sources):
+            by_name: dict[str, SourceConfig] = {}
+            for src in self.sources:
+                by_name.setdefault(src.name, src)
+            cached = self.__dict__["_by_name"] = (self.sources, len(self.sources), by_name)
+        return cached[2].get(name)
 
     def profile(self, name: str) -> Profile | None:
         return next((p for p in self.profiles if p.name == name), None)

@@ -826,3 +826,16 @@ def test_known_profile_locations_pass(tmp_path: Path) -> None:
         '[[profile]]\nname = "ana"\nlocation = "Mexico City, MX"\n\n[[profile]]\nname = "bo"\n'
         'location = "Zürich"\n', encoding="utf-8")
     assert [p.location for p in load_config(tmp_path).profiles] == ["Mexico City, MX", "Zürich"]
+
+
+def test_source_by_name_follows_changes_to_the_list() -> None:
+    from aggregator.config_types import Config, Settings, SourceConfig
+
+    first = SourceConfig(name="a", type="feed", url="http://127.0.0.1/a.xml")
+    config = Config(directory=None, settings=Settings(), sources=[first], profiles=[], industries={})
+    assert config.source("a") is first and config.source("b") is None
+    added = SourceConfig(name="b", type="feed", url="http://127.0.0.1/b.xml")
+    config.sources.append(added)
+    assert config.source("b") is added
+    config.sources = [added]
+    assert config.source("a") is None and config.source("b") is added
