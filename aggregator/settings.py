@@ -43,6 +43,9 @@ DOWNLOAD_SLOTS = {
 # a response yields one Batch of items, its links and maybe its SourceDone, in that order:
 # one at a time (Scrapy's default of 100 starts 100 tasks per response)
 CONCURRENT_ITEMS = 1
+# keeps as many idle connections per host as a download slot may use (aggregator/download.py)
+DOWNLOAD_HANDLERS = {"http": "aggregator.download.PooledHTTP11DownloadHandler",
+                     "https": "aggregator.download.PooledHTTP11DownloadHandler"}
 
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
