@@ -765,6 +765,9 @@ def _chunks(seq: list[Any], n: int) -> list[list[Any]]:
 _SOURCES: Table = Source.__table__  # type: ignore[assignment]
 _SOURCE_ROW = select(_SOURCES).where(_SOURCES.c.name == bindparam("name"))
 _SOURCE_ROW_LOCKED = _SOURCE_ROW.with_for_update()
+# every column but the name (a statement built once: building one per source cost ~0.5 ms)
+_SOURCE_UPDATE = (update(_SOURCES).where(_SOURCES.c.name == bindparam("where_name"))
+                  .values({c.name: bindparam(c.name, type_=c.type) for c in _SOURCES.c if c.name != "name"}))
 # an unchanged source (304 or the same bytes): the events it lists are still listed
 _TOUCH_EVENTS = (update(_EVENTS).values(last_seen=bindparam("now", type_=_EVENTS.c.last_seen.type))
                  .where(_EVENTS.c.id.in_(select(_LINKS.c.event_id).where(_LINKS.c.source == bindparam("name"),
@@ -800,8 +803,7 @@ def record_health(session: Session, name: str, type_: str, url: str, done: Sourc
     if found is None:
         conn.execute(_SOURCES.insert(), [row])
     else:
-        conn.execute(update(_SOURCES).where(_SOURCES.c.name == name).values(
-            {k: v for k, v in row.items() if k != "name"}))
+        conn.execute(_SOURCE_UPDATE, {**{k: v for k, v in row.items() if k != "name"}, "where_name": name})
 
 
 def touch_source(session: Session, name: str, now: datetime) -> None:
