@@ -28,6 +28,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: a crawler opening 16 connections at once lost
+    # SYNs and waited half a second for each retransmission (nginx listens with 511)
+    request_queue_size = 128
 Server(("127.0.0.1", port), functools.partial(Handler, directory=root)).serve_forever()
 '''
 
