@@ -99,8 +99,7 @@ def prepare_document(body: bytes, url: str, source: SourceConfig, ctx: Any,
     """Parse `body` with its source type's parser, keep at most `max_events` events, then
     normalise and classify them (`taxonomy`: the run's industries; None in a parse worker,
     which was given them when it started). `pack`: pickle the events (see Prepared.packed)."""
-    from spiders.base import SourceError
-    from spiders.sources import parser_for
+    from spiders.base import SourceError, parser_for
 
     try:
         result = parser_for(source.type)(body, url, source, ctx)

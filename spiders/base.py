@@ -37,3 +37,15 @@ class ParseResult:
     groups: list[GroupItem] = field(default_factory=list)
     follow: list[str] = field(default_factory=list)   # absolute URLs to fetch next (same parser)
     warnings: list[str] = field(default_factory=list)
+
+
+def parser_for(source_type: str):  # type: ignore[no-untyped-def]
+    """The parse function of a source type (imported lazily: each pulls in its own libraries;
+    none of them, nor this module, imports Scrapy: parse workers run without it)."""
+    import importlib
+
+    from aggregator import constants as C
+
+    module = {C.FEED: "spiders.feed", C.ICAL: "spiders.ical", C.PAGE: "spiders.page",
+              C.HTML: "spiders.html", C.JSON: "spiders.jsondata", C.CSV: "spiders.csvdata"}[source_type]
+    return importlib.import_module(module).parse

@@ -36,15 +36,6 @@ from spiders.errors import describe_failure
 logger = logging.getLogger(__name__)
 
 
-def parser_for(source_type: str):  # type: ignore[no-untyped-def]
-    """The parse function of a source type (imported lazily: each pulls in its own libraries)."""
-    import importlib
-
-    module = {C.FEED: "spiders.feed", C.ICAL: "spiders.ical", C.PAGE: "spiders.page",
-              C.HTML: "spiders.html", C.JSON: "spiders.jsondata", C.CSV: "spiders.csvdata"}[source_type]
-    return importlib.import_module(module).parse
-
-
 def is_local(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "file":

@@ -219,11 +219,23 @@ def _run_python(code: str) -> None:
     assert run.returncode == 0, run.stderr
 
 
-def test_the_helpers_can_fork_before_scrapy_is_imported() -> None:
+def test_the_helpers_and_the_parsers_run_without_scrapy() -> None:
+    # forked before Scrapy is imported, the parse workers must not import it (0.3 s each)
     _run_python(
-        "import sys\n"
+        "import importlib, sys\n"
         "from aggregator import prepare, writer\n"
         "from aggregator.pipelines import normalize\n"
+        "for module in prepare.PRELOAD:\n"
+        "    importlib.import_module(module)\n"
+        "from spiders.base import parser_for\n"
+        "assert callable(parser_for('feed')) and callable(parser_for('ical'))\n"
+        "from aggregator.config_types import SourceConfig\n"
+        "from spiders.base import ParseContext\n"
+        "from datetime import datetime, UTC\n"
+        "ctx = ParseContext(now=datetime(2027, 1, 4, tzinfo=UTC), horizon_days=180)\n"
+        "src = SourceConfig(name='s', type='feed', url='http://127.0.0.1/f.xml')\n"
+        "prepare.prepare_document(b'<rss version=\"2.0\"><channel><title>t</title></channel></rss>',\n"
+        "                         src.url, src, ctx, {})\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'scrapy')\n"
         "assert not loaded, loaded\n"
     )
