@@ -80,15 +80,27 @@ def title_similarity(a: str, b: str) -> float:
         ca.replace(" ", ""), cb.replace(" ", "")))
 
 
-def same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    if a.get("online") and b.get("online"):
+Place = tuple[bool, str, str | None]     # online, lower-case city, country
+
+
+def place_of(a: dict[str, Any]) -> Place:
+    """What same_place compares, of one record (computed once when it is compared often)."""
+    return bool(a.get("online")), (a.get("city") or "").lower(), a.get("country")
+
+
+def same_places(pa: Place, pb: Place) -> bool:
+    if pa[0] and pb[0]:
         return True
-    ca, cb = (a.get("city") or "").lower(), (b.get("city") or "").lower()
+    ca, cb = pa[1], pb[1]
     if ca and cb:
         return ca == cb or ca in cb or cb in ca
     # one side does not say where: let the country decide when both give it
-    na, nb = a.get("country"), b.get("country")
+    na, nb = pa[2], pb[2]
     return bool(na and nb and na == nb)
+
+
+def same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return same_places(place_of(a), place_of(b))
 
 
 def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from aggregator import constants as C
-from aggregator.dedup import WINDOW, same_event
+from aggregator.dedup import WINDOW, Place, place_of, same_event, same_places
 from aggregator.items import EventItem, GroupItem, SourceDone
 from aggregator.models import Event, EventChange, EventSource, Group, Source, UTCDateTime
 from aggregator.normalize import iso, slugify, stable_id
@@ -281,10 +282,12 @@ class _Candidate:
     id: str
     fields: dict[str, Any]
     ts: float = 0.0       # fields["start_utc"] as a POSIX timestamp
+    place: Place = (False, "", None)
 
     def __post_init__(self) -> None:
         start = self.fields["start_utc"]
         self.ts = start.timestamp() if start is not None else 0.0
+        self.place = place_of(self.fields)
 
 
 @dataclass
@@ -469,6 +472,7 @@ class SourceWriter:
                 return eid, None
         assert item.start_utc is not None
         probe = _light(item)
+        where = place_of(probe)
         ts = item.start_utc.timestamp()
         hour = int(ts // 3600)
         span = range(hour - 40, hour + 41) if item.all_day else range(hour - 1, hour + 2)
@@ -477,8 +481,12 @@ class SourceWriter:
             for cand in buckets.get(h, ()):
                 if cand.id in listed:
                     continue   # one source never lists one event twice
+                # what same_event checks first, without its call: most candidates at the same
+                # hour are at another time or in another place
                 if not item.all_day and not cand.fields["all_day"] and abs(cand.ts - ts) > _WINDOW_S:
-                    continue   # what same_event checks first, without a call
+                    continue
+                if not same_places(where, cand.place):
+                    continue
                 if same_event(probe, cand.fields):
                     return cand.id, None
         return None, None
@@ -708,6 +716,7 @@ def _start_of(cand: _Candidate) -> datetime:
     return cand.fields["start_utc"]  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=4096)   # most stamps of a run are its `now` (first/last seen, changed at)
 def _stamp(v: datetime) -> str:
     return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
