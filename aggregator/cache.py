@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -43,29 +44,40 @@ def file_key(paths: Iterable[Path], extra: Iterable[str] = ()) -> str:
 
 def load(name: str, key: str, valid: Callable[[object], bool]) -> object | None:
     """The value stored as ``name`` under ``key``, or None (absent, damaged or not ``valid``)."""
+    path = cache_dir() / f"{name}-{key}.pickle"
     try:
-        with (cache_dir() / f"{name}-{key}.pickle").open("rb") as f:
+        with path.open("rb") as f:
             value = pickle.load(f)
     except _READ_ERRORS:
         return None
-    return value if valid(value) else None
+    if not valid(value):
+        return None
+    try:
+        os.utime(path)          # used now: pruning keeps the entries used last
+    except OSError:
+        pass
+    return value
 
 
 def store(name: str, key: str, value: object, keep: int | None = None) -> None:
     """Store ``value`` as ``name`` under ``key`` (written aside, then renamed into place); with
-    ``keep``, only that many ``name`` entries stay, the most recently written."""
+    ``keep``, only that many ``name`` entries stay, the most recently used."""
     folder = cache_dir()
     path = folder / f"{name}-{key}.pickle"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         if keep is not None:
             _prune(folder, name, keep)
-    except OSError:
-        pass   # a read-only cache dir only costs time
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass   # a read-only cache dir (or a value that cannot be kept) only costs time
 
 
 def cached(name: str, key: str, build: Callable[[], T], valid: Callable[[object], bool],

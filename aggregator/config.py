@@ -1085,16 +1085,34 @@ def load_config(directory: str | Path | None = None) -> Config:
 
 
 _CACHED_CONFIGS = 8     # configurations kept in the cache dir (several config dirs, a few edits)
-# what validation reads besides the files: this code, its vocabularies and default taxonomy
+# what validation reads besides the files: this code, its vocabularies and default taxonomy;
+# the libraries that judge selectors, database URLs and time zones; the time zone database
 _CODE = ("config.py", "config_types.py", "constants.py", "items.py", "data/" + INDUSTRIES_FILE)
+_LIBRARIES = ("lxml", "cssselect", "parsel", "sqlalchemy", "tzdata")
 
 
 @functools.lru_cache(maxsize=1)
 def _code_key() -> str:
+    import importlib.util
+    import zoneinfo
+
     from aggregator import geo     # profile locations are checked against the gazetteer
 
     here = Path(__file__).parent
-    return cache.file_key([here / name for name in _CODE], [sys.version, geo.cache_key()])
+    found = [sys.version, sys.prefix, geo.cache_key()]
+    for name in _LIBRARIES:        # where each is installed and when (an upgrade rewrites it)
+        spec = importlib.util.find_spec(name)
+        found.append(f"{name}:{_stat_of(spec.origin if spec else None)}")
+    found += [f"{folder}:{_stat_of(folder)}" for folder in zoneinfo.TZPATH]
+    return cache.file_key([here / name for name in _CODE], found)
+
+
+def _stat_of(path: str | None) -> str:
+    try:
+        stat = os.stat(path)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return "-"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _cache_key(found: Path | None, texts: Mapping[str, str | None]) -> str:

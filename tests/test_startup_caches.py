@@ -192,6 +192,28 @@ def test_the_config_key_follows_the_code_and_the_directory(cache_dir: Path, tmp_
     assert key != config._cache_key(folder, texts)
 
 
+def test_the_code_key_follows_the_time_zone_database_and_the_libraries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a zone valid under one PYTHONTZPATH may be unknown under another; an upgraded parsel may
+    # judge a selector otherwise
+    import zoneinfo
+
+    config._code_key.cache_clear()
+    key = config._code_key()
+    try:
+        monkeypatch.setattr(zoneinfo, "TZPATH", (str(tmp_path),))
+        config._code_key.cache_clear()
+        assert config._code_key() != key
+        monkeypatch.undo()
+        monkeypatch.setattr(config, "_LIBRARIES", (*config._LIBRARIES, "rapidfuzz"))
+        config._code_key.cache_clear()
+        assert config._code_key() != key
+    finally:
+        monkeypatch.undo()
+        config._code_key.cache_clear()
+    assert config._code_key() == key
+
+
 def test_a_damaged_cached_config_is_validated_again(cache_dir: Path, tmp_path: Path) -> None:
     folder = _config_dir(tmp_path)
     first = config.load_config(folder)
