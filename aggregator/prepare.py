@@ -150,9 +150,7 @@ def _worker_main(conn: Any, taxonomy: Mapping[str, Industry]) -> None:
         except (EOFError, OSError):
             return
         if not loaded:     # the parsers, on the first document: a run of 304s needs none
-            for module in PRELOAD:
-                importlib.import_module(module)
-            textdates.warm_up()
+            _preload()
             gc.freeze()
             loaded = True
         try:
@@ -164,6 +162,17 @@ def _worker_main(conn: Any, taxonomy: Mapping[str, Industry]) -> None:
             conn.send(result)
         except (EOFError, OSError):
             return
+
+
+def _preload() -> None:
+    """Import the parsers ahead of use. One that cannot be imported is left to fail the
+    documents of its own source type (prepare_document reports it), not the worker."""
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            logger.warning("parser module %s cannot be imported: %s", module, exc)
+    textdates.warm_up()
 
 
 def default_workers() -> int:

@@ -111,6 +111,19 @@ def test_a_document_that_kills_its_worker_fails_alone_and_the_pool_goes_on(monke
     assert not any(_alive(p) for p in pids if p is not None)
 
 
+def test_a_parser_that_cannot_be_imported_fails_its_documents_not_the_workers(monkeypatch) -> None:
+    # the workers import the parsers on their first document; one missing library must not
+    # kill them (each would be replaced and die again)
+    monkeypatch.setattr(prepare, "PRELOAD", [*prepare.PRELOAD, "spiders.no_such_parser"])
+    pool = ParsePool(1, default_industries())
+    try:
+        results = _run(pool, [FEED, FEED])
+    finally:
+        pool.close()
+    assert pool.crashes == 0
+    assert all(r.error is None and len(r.events) == 2 for r in results)
+
+
 def test_no_worker_starts_before_the_first_document() -> None:
     pool = ParsePool(2, default_industries())
     assert pool.size == 0, "a run whose sources all answer 304 must not pay for workers"
