@@ -88,14 +88,18 @@ class Config:
     industries: dict[str, Industry]
 
     def source(self, name: str) -> SourceConfig | None:
-        # by name from an index (a crawl asks once a response), rebuilt if the list changed
-        cached = self.__dict__.get("_by_name")
-        if cached is None or cached[0] is not self.sources or cached[1] != len(self.sources):
-            by_name: dict[str, SourceConfig] = {}
-            for src in self.sources:
-                by_name.setdefault(src.name, src)
-            cached = self.__dict__["_by_name"] = (self.sources, len(self.sources), by_name)
-        return cached[2].get(name)
+        # from an index of positions (a crawl asks once a response), checked against the list
+        # as it is now; on a miss (not indexed yet, changed, or absent) the list is indexed again
+        index: dict[str, int] | None = self.__dict__.get("_by_name")
+        pos = index.get(name) if index is not None else None
+        if pos is not None and pos < len(self.sources) and self.sources[pos].name == name:
+            return self.sources[pos]
+        index = {}
+        for i, src in enumerate(self.sources):
+            index.setdefault(src.name, i)
+        self.__dict__["_by_name"] = index
+        pos = index.get(name)
+        return self.sources[pos] if pos is not None else None
 
     def profile(self, name: str) -> Profile | None:
         return next((p for p in self.profiles if p.name == name), None)

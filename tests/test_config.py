@@ -839,3 +839,8 @@ def test_source_by_name_follows_changes_to_the_list() -> None:
     assert config.source("b") is added
     config.sources = [added]
     assert config.source("a") is None and config.source("b") is added
+    replaced = SourceConfig(name="c", type="feed", url="http://127.0.0.1/c.xml")
+    config.sources[0] = replaced                  # in place, the same length
+    assert config.source("b") is None and config.source("c") is replaced
+    replaced.name = "d"                           # renamed
+    assert config.source("c") is None and config.source("d") is replaced
