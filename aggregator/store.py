@@ -716,9 +716,14 @@ def _start_of(cand: _Candidate) -> datetime:
     return cand.fields["start_utc"]  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=4096)   # most stamps of a run are its `now` (first/last seen, changed at)
 def _stamp(v: datetime) -> str:
-    return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # keyed by the UTC instant: two local times that differ only by `fold` are equal keys
+    return _utc_stamp(v.astimezone(UTC))
+
+
+@lru_cache(maxsize=4096)   # most stamps of a run are its `now` (first/last seen, changed at)
+def _utc_stamp(v: datetime) -> str:
+    return v.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_value(column: Any) -> Callable[[Any], Any] | None:

@@ -105,3 +105,16 @@ def default_zone():  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("America/New_York")
+
+
+def test_sqlite_stamps_follow_the_instant_not_the_wall_clock() -> None:
+    from zoneinfo import ZoneInfo
+
+    from aggregator.store import _stamp
+
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2024, 11, 3, 1, 30, tzinfo=new_york)        # equal as keys, an hour apart
+    second = datetime(2024, 11, 3, 1, 30, tzinfo=new_york, fold=1)
+    assert _stamp(first) == "2024-11-03 05:30:00.000000"
+    assert _stamp(second) == "2024-11-03 06:30:00.000000"
+    assert _stamp(datetime(2024, 11, 3, 5, 30, tzinfo=UTC)) == _stamp(first)
