@@ -26,6 +26,7 @@ STATUS_LABELS = {
 
 _SPACES = re.compile(r"\s+")
 _BREAKS = frozenset("\r\n\t\f\v\x85\u2028\u2029")
+_ASCII_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")     # Cc but for \t \n \v \f \r
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 
@@ -33,8 +34,13 @@ def clean(value: Any) -> str:
     """One line of display text: control and format characters dropped, whitespace collapsed."""
     if value is None:
         return ""
+    text = str(value)
+    if text.isascii():
+        # ASCII has no format characters; its controls are the ones below, and the line breaks
+        # and tabs among them are whitespace that the collapsing turns into one space anyway
+        return _SPACES.sub(" ", _ASCII_CONTROLS.sub("", text)).strip()
     chars: list[str] = []
-    for ch in str(value):
+    for ch in text:
         if ch in _BREAKS:
             chars.append(" ")
         elif unicodedata.category(ch) not in ("Cc", "Cf"):

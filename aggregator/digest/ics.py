@@ -136,6 +136,36 @@ def build_calendar(
 ) -> icalendar.Calendar:
     """A calendar of (event, reasons) pairs; each event's call-for-speakers (or nomination)
     deadline becomes its own all-day entry when it is on or after ``deadlines_from``."""
+    cal, zones = _calendar(entries, now, tz, deadlines_from=deadlines_from, name=name)
+    for position, (tzid, first, last) in enumerate(zones):
+        cal.subcomponents.insert(position, copy.deepcopy(_vtimezone(tzid, first, last)))
+    return cal
+
+
+def calendar_bytes(
+    entries: Iterable[tuple[dict[str, Any], Iterable[str]]],
+    now: datetime,
+    tz: tzinfo | str | None = None,
+    *,
+    deadlines_from: date | None = None,
+    name: str | None = None,
+) -> bytes:
+    """``build_calendar(...).to_ical()``, with each VTIMEZONE serialised once per process (a
+    digest run writes the same few zones into a thousand calendars)."""
+    cal, zones = _calendar(entries, now, tz, deadlines_from=deadlines_from, name=name)
+    body = cal.to_ical()
+    if not zones:
+        return body
+    # the zones go first among the components, where build_calendar puts them
+    first = body.find(b"\r\nBEGIN:")
+    at = first + 2 if first >= 0 else body.rindex(b"END:VCALENDAR")
+    return body[:at] + b"".join(_vtimezone_ical(*zone) for zone in zones) + body[at:]
+
+
+def _calendar(entries: Iterable[tuple[dict[str, Any], Iterable[str]]], now: datetime,
+              tz: tzinfo | str | None, *, deadlines_from: date | None,
+              name: str | None) -> tuple[icalendar.Calendar, list[tuple[str, int, int]]]:
+    """The calendar without its VTIMEZONEs, and the (tzid, first year, last year) of each."""
     zone = as_zone(tz)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -165,11 +195,15 @@ def build_calendar(
     # the zones' rules for the years the events span (not 1970-2038), each zone computed once
     first = min(days, default=now.date()).year - 1
     last = max(days, default=now.date()).year + 1
-    for position, tzid in enumerate(sorted(cal.get_missing_tzids())):
-        timezone = _vtimezone(tzid, first, last)
-        if timezone is not None:
-            cal.subcomponents.insert(position, copy.deepcopy(timezone))
-    return cal
+    zones = [(tzid, first, last) for tzid in sorted(cal.get_missing_tzids())
+             if _vtimezone(tzid, first, last) is not None]
+    return cal, zones
+
+
+@lru_cache(maxsize=256)
+def _vtimezone_ical(tzid: str, first_year: int, last_year: int) -> bytes:
+    timezone = _vtimezone(tzid, first_year, last_year)
+    return timezone.to_ical() if timezone is not None else b""
 
 
 @lru_cache(maxsize=256)
@@ -185,7 +219,7 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone
 def events_to_ics(events: Iterable[dict[str, Any]], now: datetime,
                   tz: tzinfo | str | None = None) -> bytes:
     """RFC 5545 bytes for a plain list of event dicts (``events --format ics``)."""
-    return build_calendar(((e, ()) for e in events), now, tz).to_ical()
+    return calendar_bytes(((e, ()) for e in events), now, tz)
 
 
 def events_calendar(events: Iterable[dict[str, Any]], now: datetime,
@@ -201,4 +235,6 @@ def digest_calendar(digest: Digest) -> icalendar.Calendar:
 
 
 def render_ics(digest: Digest) -> str:
-    return digest_calendar(digest).to_ical().decode("utf-8")
+    entries = [(item.data, item.reasons) for item in digest.event_items()]
+    return calendar_bytes(entries, digest.now, digest.tz, deadlines_from=digest.from_date,
+                          name=f"eventscout {digest.label}").decode("utf-8")

@@ -265,3 +265,46 @@ def test_events_calendar_for_a_plain_event_list():
     uids = [str(e["UID"]) for e in cal.walk("VEVENT")]
     assert len(uids) == len(set(uids)) == 10, uids   # 8 events + 2 deadlines
     assert "hack-night@eventscout" in uids and "rust-meetup@eventscout" in uids
+
+
+def test_calendar_bytes_are_the_calendars_own_serialisation():
+    # the VTIMEZONEs are serialised once per process and put in place of the components'
+    from zoneinfo import ZoneInfo
+
+    from aggregator.digest.ics import build_calendar, calendar_bytes
+
+    tokyo = event("tokyo-night", "Tokyo Night", datetime(2026, 2, 12, 19, tzinfo=ZoneInfo("Asia/Tokyo")),
+                  timezone="Asia/Tokyo", city="Tokyo", country="JP")
+    entries = [(e, ["a reason"]) for e in [*scenario()["events"].values(), tokyo]]
+    for tz in ("Europe/Berlin", "America/New_York"):
+        expected = build_calendar(entries, NOW, tz, name="n").to_ical()
+        assert expected.count(b"BEGIN:VTIMEZONE") >= 2
+        assert calendar_bytes(entries, NOW, tz, name="n") == expected
+        assert calendar_bytes(entries, NOW, tz, name="n") == expected      # from the cache
+    assert calendar_bytes([], NOW) == build_calendar([], NOW).to_ical()
+
+def _clean_by_character(value: str) -> str:
+    """display.clean's rule spelt out one character at a time (its non-ASCII path)."""
+    import unicodedata
+
+    from aggregator.digest import display
+
+    kept = "".join(" " if ch in display._BREAKS else ch for ch in value
+                   if ch in display._BREAKS or unicodedata.category(ch) not in ("Cc", "Cf"))
+    return re.sub(r"\s+", " ", kept).strip()
+
+
+def test_clean_takes_a_shortcut_for_ascii_with_the_same_result() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from aggregator.digest.display import clean
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+    def same(value: str) -> None:
+        assert clean(value) == _clean_by_character(value)
+
+    same()
+    assert clean("a\x1bb\x00 \t\r\n c\x7f") == "ab c"
+    assert clean("caf\u00e9\u200b \u2028 bar") == "caf\u00e9 bar"     # the other path
