@@ -88,21 +88,10 @@ class Config:
     industries: dict[str, Industry]
 
     def source(self, name: str) -> SourceConfig | None:
-        # from an index of positions (a crawl asks once a response), checked against the list
-        # as it is now; on a miss (not indexed yet, changed, or absent) the list is indexed again
-        index: dict[str, int] | None = self.__dict__.get("_by_name")
-        pos = index.get(name) if index is not None else None
-        if pos is not None and pos < len(self.sources) and self.sources[pos].name == name:
-            return self.sources[pos]
-        index = {}
-        for i, src in enumerate(self.sources):
-            index.setdefault(src.name, i)
-        self.__dict__["_by_name"] = index
-        pos = index.get(name)
-        return self.sources[pos] if pos is not None else None
+        return _by_name(self, "sources", name)  # type: ignore[return-value]
 
     def profile(self, name: str) -> Profile | None:
-        return next((p for p in self.profiles if p.name == name), None)
+        return _by_name(self, "profiles", name)  # type: ignore[return-value]
 
     def industry_with_children(self, slug: str) -> set[str]:
         """The slug and every industry below it in the taxonomy."""
@@ -115,3 +104,20 @@ class Config:
                     found.add(ind.slug)
                     changed = True
         return found
+
+
+def _by_name(config: Config, attr: str, name: str) -> SourceConfig | Profile | None:
+    """The first of ``config.<attr>`` with this name, from an index of positions (a crawl asks
+    once a response, a digest run once a profile) checked against the list as it is now; on a
+    miss (not indexed yet, changed, or absent) the list is indexed again."""
+    items = getattr(config, attr)
+    index: dict[str, int] | None = config.__dict__.get(f"_{attr}_by_name")
+    pos = index.get(name) if index is not None else None
+    if pos is not None and pos < len(items) and items[pos].name == name:
+        return items[pos]  # type: ignore[no-any-return]
+    index = {}
+    for i, item in enumerate(items):
+        index.setdefault(item.name, i)
+    config.__dict__[f"_{attr}_by_name"] = index
+    pos = index.get(name)
+    return items[pos] if pos is not None else None

@@ -829,7 +829,7 @@ def test_known_profile_locations_pass(tmp_path: Path) -> None:
 
 
 def test_source_by_name_follows_changes_to_the_list() -> None:
-    from aggregator.config_types import Config, Settings, SourceConfig
+    from aggregator.config_types import Config, Profile, Settings, SourceConfig
 
     first = SourceConfig(name="a", type="feed", url="http://127.0.0.1/a.xml")
     config = Config(directory=None, settings=Settings(), sources=[first], profiles=[], industries={})
@@ -844,3 +844,6 @@ def test_source_by_name_follows_changes_to_the_list() -> None:
     assert config.source("b") is None and config.source("c") is replaced
     replaced.name = "d"                           # renamed
     assert config.source("c") is None and config.source("d") is replaced
+    profile = Profile(name="ana")
+    config.profiles.append(profile)
+    assert config.profile("ana") is profile and config.profile("bo") is None
