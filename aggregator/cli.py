@@ -433,6 +433,14 @@ def _progress_printer(app: App, total: int) -> Callable[[Any], None] | None:
 
 def do_collect(app: App, names: list[str], queue: str | None = None) -> Any:
     """Run one crawl; returns the CollectSummary. Exits 1 when nothing can run."""
+    from aggregator.collect import crawl_gc
+
+    # from the start: loading SQLAlchemy and Scrapy made ~270 collections, two of them full
+    with crawl_gc():
+        return _collect(app, names, queue)
+
+
+def _collect(app: App, names: list[str], queue: str | None) -> Any:
     from aggregator.collect import run_collect
 
     config = app.config

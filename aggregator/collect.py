@@ -104,11 +104,11 @@ def parse_workers(config_value: int | None = None) -> int:
 
 
 @contextmanager
-def _crawl_gc() -> Iterator[None]:
+def crawl_gc() -> Iterator[None]:
     """Garbage collection tuned for a crawl: what is loaded by now (modules, configuration) is
     never garbage, and the crawl allocates fast, so the collector runs less often (~10% of the
     crawl process's CPU went to it). The caller's settings come back afterwards (`run` goes on
-    to the digests)."""
+    to the digests). Nested, the inner one freezes what was loaded since."""
     before = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
@@ -179,7 +179,7 @@ def run_collect(config_dir: str | None, db_url: str, now: datetime | None, sourc
             crawler.eventscout_pool = pool  # type: ignore[attr-defined]
             crawler.eventscout_writer = writer  # type: ignore[attr-defined]
             process.crawl(crawler)
-            with _crawl_gc():
+            with crawl_gc():
                 process.start()
     finally:
         if pool is not None:

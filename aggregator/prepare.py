@@ -139,7 +139,7 @@ def _worker_main(conn: Any, taxonomy: Mapping[str, Industry]) -> None:
     for end in _PARENT_ENDS:    # forked copies: the pipe must close when the crawl process ends
         end.close()
     # what the fork copied is never garbage (and its pages stay shared); this process allocates
-    # fast, so the collector runs less often (see aggregator.collect._crawl_gc)
+    # fast, so the collector runs less often (see aggregator.collect.crawl_gc)
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C stops the crawl, which stops us

@@ -197,7 +197,7 @@ def _writer_main(conn: Any, config: Config, now: Any, db_url: str) -> None:
     from aggregator.db import open_database
 
     # what the fork copied is never garbage (and its pages stay shared); this process allocates
-    # fast, so the collector runs less often (see aggregator.collect._crawl_gc)
+    # fast, so the collector runs less often (see aggregator.collect.crawl_gc)
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C stops the crawl, which closes us

@@ -173,9 +173,9 @@ def test_a_crawl_gives_the_garbage_collector_back_as_it_found_it() -> None:
     """`run` goes on to the digests in the process that crawled."""
     import gc
 
-    from aggregator.collect import _crawl_gc
+    from aggregator.collect import crawl_gc
 
     before = gc.get_threshold()
-    with _crawl_gc():
+    with crawl_gc():
         assert gc.get_threshold() != before and gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
