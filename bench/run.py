@@ -24,6 +24,9 @@ descendants):
           and rank-bm25 (BM25Okapi over title + description, the interests as the query) for
           the same profiles — timed on --bm25-sample profiles and extrapolated.
 
+With --repeat R the collect phases and rss2email run R times, each into fresh databases, and
+each figure is its median round's (a shared machine's speed varies from minute to minute).
+
 Prints one table (figure, eventscout, peer, ratio) and writes every figure as JSON (--out).
 No figure is asserted here: the targets live in docs/bench.md.
 """
@@ -258,6 +261,80 @@ def _stats(res: dict[str, Any]) -> dict[str, Any]:
                          f"{res['stdout'][-2000:]}\n{res['stderr'][-3000:]}") from None
 
 
+def _collect_round(folder: Path, cfg: Path, now: str, feeds: list[dict[str, str]], logs: Path,
+                   counts: dict[str, Any], say: Any, n: int, repeat: int) -> dict[str, Any]:
+    """Round n of the collect phases, each into fresh databases: cold, warm, feeds only, and
+    rss2email cold and warm over the same feeds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = f" (round {n} of {repeat})" if repeat > 1 else ""
+    log = (lambda name: logs / (f"{name}-{n}.log" if repeat > 1 else f"{name}.log"))
+    out: dict[str, Any] = {}
+    db_path = folder / "bench.db"
+    db = f"sqlite:///{db_path}"
+    out["db"] = str(db_path)
+    say(f"cold collect{tag} ...")
+    res = _checked(child(_eventscout(cfg, db, now, "collect", "--format", "json"), log=log("cold")),
+                   "cold collect", ok=(0, 3))
+    summary = _stats(res)
+    stored = _events_in(db_path)
+    out["cold"] = _figures(res) | {
+        "events_stored": stored, "events_per_s": stored / res["wall_s"],
+        "listings_per_s": counts["events"] / res["wall_s"],
+        "sources_ok": summary["sources_ok"], "sources_failed": summary["sources_failed"],
+        "failed": summary["failed"], "documents_parsed": summary["stats"].get("eventscout/documents_parsed", 0)}
+    say(f"warm collect{tag} ...")
+    res = _checked(child(_eventscout(cfg, db, now, "collect", "--format", "json"), log=log("warm")),
+                   "warm collect", ok=(0, 3))
+    summary = _stats(res)
+    out["warm"] = _figures(res) | {
+        "pct_of_cold": 100 * res["wall_s"] / out["cold"]["wall_s"],
+        "documents_parsed": summary["stats"].get("eventscout/documents_parsed", 0),
+        "not_modified_304": summary["stats"].get("downloader/response_status_count/304", 0),
+        "events_new": summary["events_new"]}
+
+    say(f"feeds-only cold collect{tag} ...")
+    feeds_db = folder / "feeds.db"
+    names = [a for fd in feeds for a in ("--source", fd["name"])]
+    res = _checked(child(_eventscout(cfg, f"sqlite:///{feeds_db}", now, "collect", "--format", "json", *names),
+                         log=log("feeds")), "feeds-only collect", ok=(0, 3))
+    summary = _stats(res)
+    entries = summary["stats"].get("eventscout/items_parsed") or _feed_entries(feeds)
+    out["feeds"] = _figures(res) | {"feeds": len(feeds), "entries": entries,
+                                    "events_stored": _events_in(feeds_db),
+                                    "entries_per_s": entries / res["wall_s"]}
+
+    say(f"rss2email{tag} ...")
+    home = folder / "r2e"
+    home.mkdir()
+    base = r2e_setup(home, feeds)
+    env = {"HOME": str(home)}
+    res = _checked(child([*base, "run", "--no-send"], env=env, log=log("r2e")), "r2e run")
+    seen = r2e_seen(home)
+    out["r2e"] = _figures(res) | {"feeds": len(feeds), "entries": seen, "entries_per_s": seen / res["wall_s"]}
+    res = _checked(child([*base, "run", "--no-send"], env=env, log=log("r2e-warm")), "r2e warm run")
+    out["r2e_warm"] = _figures(res) | {"pct_of_cold": 100 * res["wall_s"] / out["r2e"]["wall_s"]}
+    out["feeds"]["ratio_to_r2e"] = out["feeds"]["entries_per_s"] / out["r2e"]["entries_per_s"]
+    return out
+
+
+def _median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The collect figures of several rounds: each phase from its median round (by wall time;
+    the warm phase by its share of its own round's cold run, the feeds by their ratio to
+    rss2email in the same round), with every round's figure beside it."""
+    def median(key: str, field: str) -> dict[str, Any]:
+        ranked = sorted(rounds, key=lambda r: r[key][field])
+        chosen = dict(ranked[(len(ranked) - 1) // 2][key])
+        if len(rounds) > 1:
+            chosen["rounds"] = [r[key][field] for r in rounds]
+        return chosen
+
+    # rss2email from the round whose feeds figure is chosen: the ratio is one round's
+    feeds = median("feeds", "ratio_to_r2e")
+    same = next(r for r in rounds if r["feeds"]["ratio_to_r2e"] == feeds["ratio_to_r2e"])
+    return {"cold": median("cold", "wall_s"), "warm": median("warm", "pct_of_cold"), "feeds": feeds,
+            "r2e": same["r2e"], "r2e_warm": same["r2e_warm"], "repeat": len(rounds)}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     synth = _load_synth()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="es-bench-"))
@@ -290,56 +367,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     logs = work / "logs"
     logs.mkdir()
     server = SiteServer(site, port, log=work / "access.log").start()
+    rounds: list[dict[str, Any]] = []
     try:
-        db_path = work / "bench.db"
-        db = f"sqlite:///{db_path}"
-        say("cold collect ...")
-        res = _checked(child(_eventscout(cfg, db, now, "collect", "--format", "json"), log=logs / "cold.log"),
-                       "cold collect", ok=(0, 3))
-        summary = _stats(res)
-        stored = _events_in(db_path)
-        results["cold"] = _figures(res) | {
-            "events_stored": stored, "events_per_s": stored / res["wall_s"],
-            "listings_per_s": counts["events"] / res["wall_s"],
-            "sources_ok": summary["sources_ok"], "sources_failed": summary["sources_failed"],
-            "failed": summary["failed"], "documents_parsed": summary["stats"].get("eventscout/documents_parsed", 0)}
-        _save(results, args.out)
-        say("warm collect ...")
-        res = _checked(child(_eventscout(cfg, db, now, "collect", "--format", "json"), log=logs / "warm.log"),
-                       "warm collect", ok=(0, 3))
-        summary = _stats(res)
-        results["warm"] = _figures(res) | {
-            "pct_of_cold": 100 * res["wall_s"] / results["cold"]["wall_s"],
-            "documents_parsed": summary["stats"].get("eventscout/documents_parsed", 0),
-            "not_modified_304": summary["stats"].get("downloader/response_status_count/304", 0),
-            "events_new": summary["events_new"]}
-
-        _save(results, args.out)
-        say("feeds-only cold collect ...")
-        feeds_db = work / "feeds.db"
-        names = [a for fd in feeds for a in ("--source", fd["name"])]
-        res = _checked(child(_eventscout(cfg, f"sqlite:///{feeds_db}", now, "collect", "--format", "json", *names),
-                             log=logs / "feeds.log"), "feeds-only collect", ok=(0, 3))
-        summary = _stats(res)
-        entries = summary["stats"].get("eventscout/items_parsed") or _feed_entries(feeds)
-        results["feeds"] = _figures(res) | {"feeds": len(feeds), "entries": entries,
-                                            "events_stored": _events_in(feeds_db),
-                                            "entries_per_s": entries / res["wall_s"]}
-
-        _save(results, args.out)
-        say("rss2email ...")
-        home = work / "r2e"
-        home.mkdir()
-        base = r2e_setup(home, feeds)
-        env = {"HOME": str(home)}
-        res = _checked(child([*base, "run", "--no-send"], env=env, log=logs / "r2e.log"), "r2e run")
-        seen = r2e_seen(home)
-        results["r2e"] = _figures(res) | {"feeds": len(feeds), "entries": seen,
-                                          "entries_per_s": seen / res["wall_s"]}
-        res = _checked(child([*base, "run", "--no-send"], env=env, log=logs / "r2e-warm.log"), "r2e warm run")
-        results["r2e_warm"] = _figures(res) | {"pct_of_cold": 100 * res["wall_s"] / results["r2e"]["wall_s"]}
+        for n in range(1, args.repeat + 1):
+            folder = work / f"round-{n}" if args.repeat > 1 else work
+            rounds.append(_collect_round(folder, cfg, now, feeds, logs, counts, say, n, args.repeat))
+            results.update(_median_round(rounds))
+            _save(results, args.out)
     finally:
         server.stop()
+    db_path = Path(rounds[-1]["db"])
+    db = f"sqlite:///{db_path}"
 
     _save(results, args.out)
     say("parsers over the feed bytes ...")
@@ -423,6 +461,10 @@ def table(r: dict[str, Any]) -> str:
         ("  digests/s", f"{dg['digests_per_s']:.1f}", "", ""),
         ("  peak RSS MB", f"{dg['peak_rss_mb']:.0f}", "", ""),
     ]
+    if r.get("repeat", 1) > 1:
+        rows.insert(1, (f"  each of the {r['repeat']} rounds", ", ".join(f"{x:.1f}" for x in c["rounds"]), "", ""))
+        rows.insert(7, ("  each round's % of its cold", ", ".join(f"{x:.0f}%" for x in w["rounds"]), "", ""))
+        rows.insert(10, ("  each round's ratio to r2e", "", "", ", ".join(f"{x:.1f}x" for x in fe["rounds"])))
     head = ("figure", "eventscout", "peer", "ratio")
     widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(4)]
     fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{wd}}}" for i, wd in enumerate(widths))
@@ -442,12 +484,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--digest-profiles", type=int, default=0,
                     help="write the digests of only the first K profiles and extrapolate (0: all)")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the collect phases (and rss2email) this many times, each into fresh "
+                         "databases, and report the median round (a shared machine's speed varies)")
     ap.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     for name in ("config", "db", "now", "feeds"):
         ap.add_argument(f"--{name}", help=argparse.SUPPRESS)
     ap.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--horizon", type=int, default=180, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.phase:
         print(json.dumps(PHASES[args.phase](args)))
         return 0

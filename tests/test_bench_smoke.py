@@ -74,3 +74,21 @@ def test_table_is_printed(bench: tuple[dict, str]) -> None:
     _, stdout = bench
     header = stdout.splitlines()[0].split()
     assert header == ["figure", "eventscout", "peer", "ratio"], f"unexpected table header: {stdout[:200]}"
+
+
+def test_repeated_rounds_report_their_median(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--sources", "4",
+                          "--events-per-source", "3", "--profiles", "2", "--repeat", "3", "--out", str(out),
+                          "--keep", str(tmp_path / "work"), "--quiet"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, f"bench/run.py --repeat 3 failed:\n{res.stderr[-3000:]}"
+    results = json.loads(out.read_text())
+    assert results["repeat"] == 3
+    for phase, field in (("cold", "wall_s"), ("warm", "pct_of_cold"), ("feeds", "ratio_to_r2e")):
+        rounds = results[phase]["rounds"]
+        assert len(rounds) == 3 and results[phase][field] == sorted(rounds)[1], (phase, results[phase])
+    assert results["feeds"]["ratio_to_r2e"] == results["feeds"]["entries_per_s"] / results["r2e"]["entries_per_s"]
+    assert results["warm"]["documents_parsed"] == 0
+    assert "each round's % of its cold" in res.stdout
+    assert sorted(p.name for p in (tmp_path / "work").glob("round-*")) == ["round-1", "round-2", "round-3"]
