@@ -1096,7 +1096,7 @@ def _code_key() -> str:
     import importlib.util
     import zoneinfo
 
-    from aggregator import geo     # profile locations are checked against the gazetteer
+    from aggregator import geo  # profile locations are checked against the gazetteer
 
     here = Path(__file__).parent
     found = [sys.version, sys.prefix, geo.cache_key()]

@@ -267,7 +267,10 @@ def _collect_round(folder: Path, cfg: Path, now: str, feeds: list[dict[str, str]
     rss2email cold and warm over the same feeds."""
     folder.mkdir(parents=True, exist_ok=True)
     tag = f" (round {n} of {repeat})" if repeat > 1 else ""
-    log = (lambda name: logs / (f"{name}-{n}.log" if repeat > 1 else f"{name}.log"))
+
+    def log(name: str) -> Path:
+        return logs / (f"{name}-{n}.log" if repeat > 1 else f"{name}.log")
+
     out: dict[str, Any] = {}
     db_path = folder / "bench.db"
     db = f"sqlite:///{db_path}"
