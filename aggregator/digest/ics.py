@@ -38,6 +38,7 @@ PRODID = "-//eventscout//eventscout digest//EN"
 UID_DOMAIN = "eventscout"
 ICS_STATUS = {CANCELLED: "CANCELLED", POSTPONED: "TENTATIVE"}
 UTC = ZoneInfo("UTC")
+_ZoneKey = tuple[str, int, int]     # tzid, first year, last year
 
 
 def event_uid(event: dict[str, Any]) -> str:
@@ -137,8 +138,8 @@ def build_calendar(
     """A calendar of (event, reasons) pairs; each event's call-for-speakers (or nomination)
     deadline becomes its own all-day entry when it is on or after ``deadlines_from``."""
     cal, zones = _calendar(entries, now, tz, deadlines_from=deadlines_from, name=name)
-    for position, (tzid, first, last) in enumerate(zones):
-        cal.subcomponents.insert(position, copy.deepcopy(_vtimezone(tzid, first, last)))
+    for position, (_key, timezone) in enumerate(zones):
+        cal.subcomponents.insert(position, copy.deepcopy(timezone))
     return cal
 
 
@@ -159,13 +160,14 @@ def calendar_bytes(
     # the zones go first among the components, where build_calendar puts them
     first = body.find(b"\r\nBEGIN:")
     at = first + 2 if first >= 0 else body.rindex(b"END:VCALENDAR")
-    return body[:at] + b"".join(_vtimezone_ical(*zone) for zone in zones) + body[at:]
+    return body[:at] + b"".join(_vtimezone_ical(*key) for key, _timezone in zones) + body[at:]
 
 
 def _calendar(entries: Iterable[tuple[dict[str, Any], Iterable[str]]], now: datetime,
               tz: tzinfo | str | None, *, deadlines_from: date | None,
-              name: str | None) -> tuple[icalendar.Calendar, list[tuple[str, int, int]]]:
-    """The calendar without its VTIMEZONEs, and the (tzid, first year, last year) of each."""
+              name: str | None) -> tuple[icalendar.Calendar, list[tuple[_ZoneKey, icalendar.Timezone]]]:
+    """The calendar without its VTIMEZONEs, and each of them with its (tzid, first year, last
+    year)."""
     zone = as_zone(tz)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -195,8 +197,11 @@ def _calendar(entries: Iterable[tuple[dict[str, Any], Iterable[str]]], now: date
     # the zones' rules for the years the events span (not 1970-2038), each zone computed once
     first = min(days, default=now.date()).year - 1
     last = max(days, default=now.date()).year + 1
-    zones = [(tzid, first, last) for tzid in sorted(cal.get_missing_tzids())
-             if _vtimezone(tzid, first, last) is not None]
+    zones = []
+    for tzid in sorted(cal.get_missing_tzids()):
+        timezone = _vtimezone(tzid, first, last)
+        if timezone is not None:
+            zones.append(((tzid, first, last), timezone))
     return cal, zones
 
 
@@ -226,12 +231,6 @@ def events_calendar(events: Iterable[dict[str, Any]], now: datetime,
                     tz: tzinfo | str | None = None) -> bytes:
     """The name the CLI uses for ``events_to_ics``."""
     return events_to_ics(events, now, tz)
-
-
-def digest_calendar(digest: Digest) -> icalendar.Calendar:
-    entries = [(item.data, item.reasons) for item in digest.event_items()]
-    return build_calendar(entries, digest.now, digest.tz, deadlines_from=digest.from_date,
-                          name=f"eventscout {digest.label}")
 
 
 def render_ics(digest: Digest) -> str:
