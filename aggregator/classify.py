@@ -273,6 +273,11 @@ def industries_for(title: str, description: str | None, tags: Iterable[str],
         if (index in in_head and words.found(head, in_head[index], 1)) or (
                 index in in_body and words.found(body, in_body[index], 2)):
             found.append(words.slug)
+    return with_parents(found, taxonomy)
+
+
+def with_parents(found: Iterable[str], taxonomy: Mapping[str, Industry]) -> list[str]:
+    """The industries found, once each in their order, then the parents they imply."""
     result = list(dict.fromkeys(found))
     for slug in list(result):
         parent = taxonomy[slug].parent

@@ -120,13 +120,7 @@ def old_industries_for(title: str, description: str | None, tags: Iterable[str],
         if (not firsts.isdisjoint(head_tokens) and rx.search(head)) or (
                 not firsts.isdisjoint(body_tokens) and len(rx.findall(body)) >= 2):
             found.append(slug)
-    result = list(dict.fromkeys(found))
-    for slug in list(result):
-        parent = taxonomy[slug].parent
-        while parent and parent in taxonomy and parent not in result:
-            result.append(parent)
-            parent = taxonomy[parent].parent
-    return result
+    return classify.with_parents(found, taxonomy)    # not what changed: the matching above
 
 
 _OLD_KIND_WORDS = [
