@@ -387,9 +387,7 @@ def _calendar_events(
                 if fields is None:
                     skipped += 1
                     continue
-                item = _event_item(fields, zones, source)
-                if cancelled_all:
-                    item.status = CANCELLED
+                item = _event_item(fields, zones, source, cancelled_all)
                 if is_recurring and item.uid:
                     assert item.start is not None  # _event_item always sets it
                     item.series = item.uid
@@ -505,7 +503,8 @@ def _component_fields(component: Any) -> _Fields | None:
     )
 
 
-def _event_item(fields: _Fields, zones: _Zones, source: SourceConfig) -> EventItem:
+def _event_item(fields: _Fields, zones: _Zones, source: SourceConfig, cancelled_all: bool = False) -> EventItem:
+    """`cancelled_all`: the calendar's METHOD:CANCEL cancels every event in it."""
     start, end, zone, all_day = _parse_times(fields.start, fields.end, zones)
     venue, online = _parse_location(fields.location)
     return EventItem(
@@ -523,7 +522,7 @@ def _event_item(fields: _Fields, zones: _Zones, source: SourceConfig) -> EventIt
         longitude=fields.longitude,
         tags=fields.categories,
         kind_text=", ".join(fields.categories) or None,
-        status=CANCELLED if fields.status == "CANCELLED" else None,
+        status=CANCELLED if cancelled_all or fields.status == "CANCELLED" else None,
         status_text=fields.status,
         organizer=fields.organizer,
         group=source.group,
@@ -972,10 +971,7 @@ def _plain_events(calendar: _PlainCalendar, source: SourceConfig, span: _Span) -
         if fields is None:
             skipped += 1
             continue
-        item = _event_item(fields, zones, source)
-        if cancelled_all:
-            item.status = CANCELLED
-        events.append(item)
+        events.append(_event_item(fields, zones, source, cancelled_all))
     if skipped:
         warnings.append(f"{skipped} event(s) without a title or start skipped")
     return _Read(
