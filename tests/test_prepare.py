@@ -126,7 +126,7 @@ def test_a_parser_that_cannot_be_imported_fails_its_documents_not_the_workers(mo
 
 def test_no_worker_starts_before_the_first_document() -> None:
     pool = ParsePool(2, default_industries())
-    assert pool.size == 0, "a run whose sources all answer 304 must not pay for workers"
+    assert pool.size == 0, "the pool forks its workers when started or when the first document comes"
     _run(pool, [FEED])
     assert pool.size == 2
     pool.close()
